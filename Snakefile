@@ -1,0 +1,25 @@
+# mednas: resource-aware evolutionary NAS for medical image segmentation.
+# Run from the repository root:  snakemake --cores 2   (see README.md)
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "config/schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        expand(
+            "results/{exp}/data/{name}",
+            exp=EXP,
+            name=["train.npz", "val.npz", "test.npz", "data.json"],
+        ),

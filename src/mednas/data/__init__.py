@@ -1,0 +1,1 @@
+"""Data sets: generation (phantom), loading (ACDC, nnU-Net raw), splitting, preprocessing."""

@@ -1,0 +1,54 @@
+"""The ``prepare`` step: load a raw data set, split by patient, write slices and a summary."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from mednas.atomic import atomic_outputs
+from mednas.data.preprocess import PreprocessSettings, build_splits, save_npz
+from mednas.data.sources import load_volumes, resolve_split
+from mednas.data.splits import SPLITS
+
+
+def settings_from_config(cfg: Mapping[str, Any]) -> PreprocessSettings:
+    """``preprocess`` config section as settings."""
+    target = cfg.get("target_spacing")
+    return PreprocessSettings(
+        image_size=int(cfg["image_size"]),
+        target_spacing=tuple(float(x) for x in target) if target else None,
+        clip_percentiles=tuple(float(x) for x in cfg.get("clip_percentiles", (0.5, 99.5))),
+    )
+
+
+def prepare_dataset(
+    raw_dir: str | Path,
+    dataset_cfg: Mapping[str, Any],
+    split_cfg: Mapping[str, Any],
+    preprocess_cfg: Mapping[str, Any],
+    outputs: Mapping[str, str | Path],
+) -> dict:
+    """Write ``outputs['train'|'val'|'test']`` (.npz) and ``outputs['summary']`` (data.json).
+
+    Everything is loaded and checked before anything is written, and all four files
+    appear together or not at all. Returns the summary.
+    """
+    volumes = load_volumes(dataset_cfg["kind"], raw_dir, dataset_cfg.get("phases") or None)
+    patients = sorted({v.patient for v in volumes})
+    split, unused, origin = resolve_split(dict(split_cfg), patients, raw_dir)
+    arrays, summary = build_splits(volumes, split, settings_from_config(preprocess_cfg))
+    summary = {
+        "dataset": {"kind": dataset_cfg["kind"], "path": str(raw_dir), "patients": len(patients),
+                    "volumes": len(volumes)},
+        "split_source": origin,
+        "unused_patients": unused,
+        **summary,
+    }
+    keys = [*SPLITS, "summary"]
+    with atomic_outputs([outputs[k] for k in keys]) as temps:
+        for name, tmp in zip(SPLITS, temps):
+            save_npz(tmp, arrays[name])
+        temps[-1].write_text(json.dumps(summary, indent=1) + "\n")
+    return summary

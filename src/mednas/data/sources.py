@@ -1,0 +1,43 @@
+"""Turn the ``dataset`` and ``split`` config sections into volumes and a patient split."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mednas.data.acdc import load_acdc
+from mednas.data.nnunet_raw import load_nnunet_raw, read_splits_json
+from mednas.data.splits import check_split, split_by_fractions
+from mednas.data.volume import Volume
+from mednas.errors import ConfigError
+
+LAYOUTS = ("phantom", "acdc", "nnunet_raw")
+
+
+def load_volumes(kind: str, path: str | Path, phases: dict[str, str] | None = None) -> list[Volume]:
+    """Load every labelled volume of a data set of layout ``kind`` from ``path``.
+
+    The phantom is written in the official ACDC layout, so it loads like ACDC.
+    """
+    if kind in ("phantom", "acdc"):
+        return load_acdc(path)
+    if kind == "nnunet_raw":
+        return load_nnunet_raw(path, phases)
+    raise ConfigError(f"dataset.kind: unsupported value '{kind}' (use one of {', '.join(LAYOUTS)})")
+
+
+def resolve_split(
+    split_cfg: dict, patients: list[str], dataset_path: str | Path
+) -> tuple[dict[str, list[str]], list[str], str]:
+    """The patient split asked for by ``split_cfg``: (split, unused patients, where it came from)."""
+    source = split_cfg.get("source", "fractions")
+    if source == "fractions":
+        split = split_by_fractions(patients, split_cfg["fractions"], int(split_cfg.get("seed", 0)))
+        origin = f"split.fractions (seed {split_cfg.get('seed', 0)})"
+    elif source == "file":
+        file = Path(split_cfg.get("file") or Path(dataset_path) / "splits.json")
+        split = read_splits_json(file)
+        origin = str(file)
+    else:
+        raise ConfigError(f"split.source: unsupported value '{source}' (use fractions or file)")
+    unused = check_split(split, patients, origin)
+    return split, unused, origin

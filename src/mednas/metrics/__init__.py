@@ -1,0 +1,1 @@
+"""Evaluation metrics: segmentation (Dice, HD95) and classification (ACC, AUC)."""

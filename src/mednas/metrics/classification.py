@@ -1,0 +1,32 @@
+"""Accuracy and area under the ROC curve for image classification (MedMNIST)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def accuracy(labels: np.ndarray, predicted: np.ndarray) -> float:
+    """Fraction of samples whose predicted class equals the label."""
+    labels, predicted = np.asarray(labels).ravel(), np.asarray(predicted).ravel()
+    if labels.shape != predicted.shape or labels.size == 0:
+        raise ValueError(f"need two non-empty label vectors of one length, got {labels.shape} and {predicted.shape}")
+    return float((labels == predicted).mean())
+
+
+def auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """ROC AUC: ``scores`` is (N,) for binary tasks or (N, C) class probabilities (macro one-vs-rest)."""
+    import torch
+    from monai.metrics import compute_roc_auc
+
+    labels = np.asarray(labels).ravel().astype(np.int64)
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim == 2 and scores.shape[1] == 2:
+        scores = scores[:, 1]
+    if scores.shape[0] != labels.shape[0]:
+        raise ValueError(f"{scores.shape[0]} scores for {labels.shape[0]} labels")
+    if scores.ndim == 1:
+        if set(np.unique(labels)) - {0, 1}:
+            raise ValueError("binary AUC needs labels in {0, 1}")
+        return float(compute_roc_auc(torch.from_numpy(scores), torch.from_numpy(labels)))
+    onehot = np.eye(scores.shape[1], dtype=np.float64)[labels]
+    return float(compute_roc_auc(torch.from_numpy(scores), torch.from_numpy(onehot), average="macro"))

@@ -1,0 +1,32 @@
+# Helpers shared by every rule file.
+import re
+
+EXP = config["experiment"]
+CONDA_ENV = "../../envs/mednas.yaml"
+
+
+wildcard_constraints:
+    exp=re.escape(EXP),
+
+
+def with_prov(**outputs):
+    """Named outputs plus one provenance sidecar per output (Snakemake tracks both)."""
+    named = dict(outputs)
+    for name, path in outputs.items():
+        plain = path.path if hasattr(path, "path") else str(path)
+        named[f"{name}_prov"] = f"{plain}.prov.json"
+    return named
+
+
+def dataset_input(wildcards):
+    """The raw data set folder: generated phantom, or the user's copy named in the config."""
+    ds = config["dataset"]
+    if ds["kind"] == "phantom":
+        return f"resources/{wildcards.exp}/raw"
+    if not ds.get("path"):
+        raise ValueError(f"config key dataset.path is required when dataset.kind is '{ds['kind']}'")
+    inputs = [ds["path"]]
+    split_file = config["split"].get("file")
+    if config["split"].get("source") == "file" and split_file:
+        inputs.append(split_file)
+    return inputs

@@ -1,0 +1,38 @@
+# Data stage: a raw data set (generated phantom or a real copy) -> 2-D slices per split.
+
+
+rule make_phantom:
+    output:
+        raw=directory("resources/{exp}/raw"),
+        raw_prov="resources/{exp}/raw.prov.json",
+    params:
+        patients=config["dataset"]["phantom"]["patients"],
+        seed=config["dataset"]["phantom"]["seed"],
+    log:
+        "logs/{exp}/make_phantom.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/make_phantom.py"
+
+
+rule prepare:
+    input:
+        dataset_input,
+    output:
+        **with_prov(
+            train="results/{exp}/data/train.npz",
+            val="results/{exp}/data/val.npz",
+            test="results/{exp}/data/test.npz",
+            summary="results/{exp}/data/data.json",
+        ),
+    params:
+        dataset=config["dataset"],
+        split=config["split"],
+        preprocess=config["preprocess"],
+    log:
+        "logs/{exp}/prepare.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/prepare.py"

@@ -1,0 +1,17 @@
+"""Rule prepare: raw data set -> train/val/test slices and data.json."""
+
+from mednas.data.prepare import prepare_dataset
+from mednas.device import describe_device
+from mednas.provenance import snakemake_step
+from mednas.steplog import setup_step_logging
+
+log = setup_step_logging(snakemake.log[0])
+raw_dir = snakemake.input[0]
+with snakemake_step(snakemake, config_keys=["dataset", "split", "preprocess"],
+                    seed=int(snakemake.params.split["seed"]), device=describe_device("cpu")):
+    summary = prepare_dataset(raw_dir, snakemake.params.dataset, snakemake.params.split,
+                              snakemake.params.preprocess, snakemake.output)
+for name, s in summary["splits"].items():
+    log.info("%s: %d patients, %d slices", name, len(s["patients"]), s["slices"])
+log.info("distance unit %s; smallest foreground fraction kept by the crop %.4f",
+         summary["distance_unit"], summary["min_foreground_kept"])
