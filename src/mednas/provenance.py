@@ -13,6 +13,7 @@ import contextlib
 import datetime as _dt
 import hashlib
 import json
+import logging
 import os
 import platform
 import subprocess
@@ -193,7 +194,12 @@ def snakemake_step(
     sidecars the rule declares so that Snakemake tracks (and cleans) them.
     """
     started = _now()
-    yield
+    try:
+        yield
+    except Exception as exc:
+        # Snakemake shows the traceback on the console; the rule's log file gets the reason too.
+        logging.getLogger("mednas").error("rule %s failed: %s", smk.rule, exc)
+        raise
     outputs = [o for o in smk.output if not str(o).endswith(SUFFIX)]
     params = {k: v for k, v in smk.params.items()}
     config = {k: smk.config.get(k) for k in config_keys}
@@ -225,6 +231,8 @@ def _under_recorded_root(path: Path, root: Path) -> bool:
 
 def _enclosing_directory_record(path: Path) -> tuple[Path, dict] | None:
     for parent in path.parents:
+        if not parent.name:
+            break
         side = sidecar_of(parent)
         if side.is_file():
             return parent, json.loads(side.read_text())

@@ -11,6 +11,7 @@ the NIfTI header.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from pathlib import Path
 
 from mednas.data.volume import STRUCTURES, Volume, load_pair
@@ -58,12 +59,18 @@ def find_patient_dirs(root: Path) -> list[Path]:
     return dirs
 
 
-def load_acdc(root: str | Path) -> list[Volume]:
-    """Load the ED and ES frames of every patient under an official ACDC folder."""
+def load_acdc(root: str | Path, patients: Collection[str] | None = None) -> list[Volume]:
+    """Load the ED and ES frames of every patient (or of ``patients``) under an official ACDC folder."""
     root = Path(root)
     allowed = {0, *STRUCTURES}
     volumes: list[Volume] = []
-    for pdir in find_patient_dirs(root):
+    dirs = find_patient_dirs(root)
+    if patients is not None:
+        missing = sorted(set(patients) - {d.name for d in dirs})
+        if missing:
+            raise DataError(f"{root}: patients not found: {missing}")
+        dirs = [d for d in dirs if d.name in set(patients)]
+    for pdir in dirs:
         info = parse_info_cfg(pdir / "Info.cfg")
         for phase in INFO_KEYS:
             frame = int(info[phase])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from pathlib import Path
 
 from mednas.data.volume import Volume, load_pair
@@ -46,10 +47,13 @@ def patient_of(case_id: str) -> str:
     return m.group("patient") if m else case_id
 
 
-def load_nnunet_raw(root: str | Path, phases: dict[str, str] | None = None) -> list[Volume]:
+def load_nnunet_raw(
+    root: str | Path, phases: dict[str, str] | None = None, patients: Collection[str] | None = None
+) -> list[Volume]:
     """Load every labelled training case of an nnU-Net raw data set.
 
-    ``phases`` optionally maps a frame suffix (``"frame01"``) to a cardiac phase name.
+    ``phases`` optionally maps a frame suffix (``"frame01"``) to a cardiac phase name;
+    ``patients`` optionally restricts loading to those patients.
     Spacing is read from the headers unless ``dataset.json`` says ``spacing_known: false``.
     """
     root = Path(root)
@@ -65,6 +69,12 @@ def load_nnunet_raw(root: str | Path, phases: dict[str, str] | None = None) -> l
     images = sorted(p for p in images_dir.iterdir() if p.name.endswith(suffix))
     if not images:
         raise DataError(f"no images '*{suffix}' found in {images_dir}")
+    if patients is not None:
+        present = {patient_of(img.name[: -len(suffix)]) for img in images}
+        missing = sorted(set(patients) - present)
+        if missing:
+            raise DataError(f"{root}: patients not found: {missing}")
+        images = [img for img in images if patient_of(img.name[: -len(suffix)]) in set(patients)]
     volumes = []
     for img in images:
         case_id = img.name[: -len(suffix)]

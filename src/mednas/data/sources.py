@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 from mednas.data.acdc import load_acdc
@@ -13,15 +14,17 @@ from mednas.errors import ConfigError
 LAYOUTS = ("phantom", "acdc", "nnunet_raw")
 
 
-def load_volumes(kind: str, path: str | Path, phases: dict[str, str] | None = None) -> list[Volume]:
-    """Load every labelled volume of a data set of layout ``kind`` from ``path``.
+def load_volumes(
+    kind: str, path: str | Path, phases: dict[str, str] | None = None, patients: Collection[str] | None = None
+) -> list[Volume]:
+    """Load every labelled volume (or those of ``patients``) of a data set of layout ``kind``.
 
     The phantom is written in the official ACDC layout, so it loads like ACDC.
     """
     if kind in ("phantom", "acdc"):
-        return load_acdc(path)
+        return load_acdc(path, patients)
     if kind == "nnunet_raw":
-        return load_nnunet_raw(path, phases)
+        return load_nnunet_raw(path, phases, patients)
     raise ConfigError(f"dataset.kind: unsupported value '{kind}' (use one of {', '.join(LAYOUTS)})")
 
 

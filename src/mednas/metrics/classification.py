@@ -19,9 +19,9 @@ def auc(labels: np.ndarray, scores: np.ndarray) -> float:
     from monai.metrics import compute_roc_auc
 
     labels = np.asarray(labels).ravel().astype(np.int64)
-    scores = np.asarray(scores, dtype=np.float64)
+    scores = np.ascontiguousarray(scores, dtype=np.float64)
     if scores.ndim == 2 and scores.shape[1] == 2:
-        scores = scores[:, 1]
+        scores = np.ascontiguousarray(scores[:, 1])
     if scores.shape[0] != labels.shape[0]:
         raise ValueError(f"{scores.shape[0]} scores for {labels.shape[0]} labels")
     if scores.ndim == 1:

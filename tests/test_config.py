@@ -1,0 +1,55 @@
+import pytest
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from workflow_util import REPO, snakemake, write_config
+
+SCHEMA = str(REPO / "config" / "schema.yaml")
+
+
+def _default():
+    return yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+
+
+def test_default_config_is_valid_and_complete():
+    cfg = _default()
+    validate(cfg, SCHEMA)
+    assert cfg["experiment"] == "cardiac" and cfg["dataset"]["kind"] == "phantom"
+
+
+def test_defaults_are_filled():
+    cfg = {"experiment": "x", "dataset": {"kind": "phantom"}, "split": {}, "preprocess": {}}
+    validate(cfg, SCHEMA, set_default=True)
+    assert cfg["preprocess"]["image_size"] == 128 and cfg["split"]["fractions"]["test"] == 0.2
+
+
+@pytest.mark.parametrize("section,bad_key", [(None, "epochz"), ("preprocess", "imgsize"), ("dataset", "pth")])
+def test_unknown_key_is_named(section, bad_key):
+    cfg = _default()
+    (cfg if section is None else cfg[section])[bad_key] = 1
+    with pytest.raises(WorkflowError, match=f"'{bad_key}' was unexpected"):
+        validate(cfg, SCHEMA)
+
+
+def test_bad_value_is_named():
+    cfg = _default()
+    cfg["dataset"]["kind"] = "dicom"
+    with pytest.raises(WorkflowError, match="dicom"):
+        validate(cfg, SCHEMA)
+
+
+@pytest.mark.slow
+def test_snakemake_refuses_unknown_key(tmp_path):
+    cfg = write_config(tmp_path, preprocess={"image_size": 64, "target_spacng": [1, 1]})
+    res = snakemake(tmp_path, "-n", "--configfile", str(cfg))
+    assert res.returncode != 0
+    assert "target_spacng" in res.stderr + res.stdout
+
+
+@pytest.mark.slow
+def test_real_layout_needs_a_path(tmp_path):
+    cfg = write_config(tmp_path, dataset={"kind": "acdc"})
+    res = snakemake(tmp_path, "-n", "--configfile", str(cfg))
+    assert res.returncode != 0
+    assert "dataset.path" in res.stderr + res.stdout

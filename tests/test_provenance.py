@@ -1,0 +1,100 @@
+import json
+import os
+
+import numpy as np
+import pytest
+
+from mednas.atomic import atomic_outputs
+from mednas.provenance import audit, digest, format_tree, sidecar_of, write_records
+
+DEVICE = {"device": "cpu"}
+
+
+def _step(tmp_path, name, inputs, rule):
+    out = tmp_path / "results" / name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(name + "".join(i.read_text() for i in inputs if i.is_file()))
+    write_records([out], rule=rule, inputs=inputs, params={"p": 1}, config={"seed": 3}, seed=3, device=DEVICE,
+                  started="2026-01-01T00:00:00+00:00")
+    return out
+
+
+@pytest.fixture
+def chain(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "a.txt").write_text("alpha")
+    (raw / "b.txt").write_text("beta")
+    first = _step(tmp_path, "first.txt", [raw / "a.txt", raw / "b.txt"], "first")
+    second = _step(tmp_path, "second.txt", [first], "second")
+    return tmp_path, raw, first, second
+
+
+def test_sidecar_content(chain):
+    _, raw, first, _ = chain
+    rec = json.loads(sidecar_of(first).read_text())
+    assert rec["rule"] == "first" and rec["seed"] == 3 and rec["params"] == {"p": 1}
+    assert rec["sha256"] == digest(first)
+    assert [i["sha256"] for i in rec["inputs"]] == [digest(raw / "a.txt"), digest(raw / "b.txt")]
+    for key in ("code", "packages", "device", "started", "finished", "config"):
+        assert key in rec
+    assert rec["code"]["mednas_source_sha256"] and rec["packages"]["numpy"] == np.__version__
+
+
+def test_audit_ok_then_detects_raw_change(chain):
+    root, raw, _, second = chain
+    tree = audit(second, root)
+    assert tree.all_ok()
+    lines = format_tree(tree)
+    assert len(lines) == 4 and "raw input" in lines[-1]
+    (raw / "b.txt").write_text("betA")
+    tree = audit(second, root)
+    assert not tree.all_ok()
+    assert any("b.txt" in line and "CHANGED" in line for line in format_tree(tree))
+
+
+def test_audit_detects_changed_output_and_missing_record(chain):
+    root, _, first, second = chain
+    second.write_text("tampered")
+    assert not audit(second, root).all_ok()
+    sidecar_of(first).unlink()
+    tree = audit(_step(root, "third.txt", [first], "third"), root)
+    assert any("NO RECORD" in line for line in format_tree(tree))
+
+
+def test_directory_output_manifest(tmp_path):
+    raw = tmp_path / "resources" / "raw"
+    raw.mkdir(parents=True)
+    (raw / "x.nii.gz").write_bytes(b"123")
+    write_records([raw], rule="make", inputs=[], params={}, config={}, seed=0, device=DEVICE, started="t")
+    out = _step(tmp_path, "out.txt", [raw], "use")
+    tree = audit(out, tmp_path)
+    assert tree.all_ok() and "written by rule make" in format_tree(tree)[1]
+    (raw / "x.nii.gz").write_bytes(b"124")
+    assert not audit(out, tmp_path).all_ok()
+
+
+def test_cli_audit_exit_codes(chain, capsys, monkeypatch):
+    from mednas.cli import main
+
+    root, raw, _, second = chain
+    monkeypatch.chdir(root)
+    assert main(["audit", os.path.relpath(second, root)]) == 0
+    assert "0 problem(s)" in capsys.readouterr().out
+    (raw / "a.txt").write_bytes(b"Alpha")
+    assert main(["audit", os.path.relpath(second, root)]) == 1
+    assert main(["audit", "results/nothing.txt"]) == 1
+
+
+def test_atomic_outputs_all_or_nothing(tmp_path):
+    targets = [tmp_path / "a.npz", tmp_path / "b.json"]
+    with pytest.raises(RuntimeError):
+        with atomic_outputs(targets) as (a, b):
+            np.savez(a, x=np.arange(3))
+            raise RuntimeError("crash before the second file")
+    assert list(tmp_path.iterdir()) == []
+    with atomic_outputs(targets) as (a, b):
+        np.savez(a, x=np.arange(3))
+        b.write_text("{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npz", "b.json"]
+    assert np.load(targets[0])["x"].tolist() == [0, 1, 2]
