@@ -47,6 +47,7 @@ def test_audit_ok_then_detects_raw_change(chain):
     assert tree.all_ok()
     lines = format_tree(tree)
     assert len(lines) == 4 and "raw input" in lines[-1]
+    assert format_tree(tree, full=True) == lines  # two raw files: too few to fold
     (raw / "b.txt").write_text("betA")
     tree = audit(second, root)
     assert not tree.all_ok()
@@ -98,3 +99,21 @@ def test_atomic_outputs_all_or_nothing(tmp_path):
         b.write_text("{}")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npz", "b.json"]
     assert np.load(targets[0])["x"].tolist() == [0, 1, 2]
+
+
+def test_tree_folds_healthy_runs_but_never_a_problem(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    files = []
+    for i in range(10):
+        f = raw / f"f{i}.txt"
+        f.write_text(str(i))
+        files.append(f)
+    out = _step(tmp_path, "out.txt", files, "use")
+    folded = format_tree(audit(out, tmp_path))
+    assert len(folded) == 2 and "(10 files)" in folded[1]
+    assert len(format_tree(audit(out, tmp_path), full=True)) == 11
+    files[5].write_text("changed")
+    lines = format_tree(audit(out, tmp_path))
+    assert len(lines) == 4  # f0-f4 folded, f5 shown with its problem, f6-f9 folded
+    assert "(5 files)" in lines[1] and "f5.txt" in lines[2] and "CHANGED" in lines[2] and "(4 files)" in lines[3]

@@ -23,7 +23,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     status = 0
     for path in args.files:
         tree = audit(path, root=args.root)
-        print("\n".join(format_tree(tree)))
+        print("\n".join(format_tree(tree, full=args.full)))
         total, bad = _count(tree)
         print(f"{path}: {total} records checked, {bad} problem(s)")
         if bad:
@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("audit", help="check a result's lineage back to raw inputs; exit 1 on any problem")
     a.add_argument("files", nargs="+", help="result files to audit")
     a.add_argument("--root", default=".", help="folder that relative paths in records are relative to")
+    a.add_argument("--full", action="store_true", help="list every input file instead of folding healthy runs")
     a.set_defaults(func=cmd_audit)
     p = sub.add_parser("phantom", help="write a synthetic cardiac data set in the official ACDC layout")
     p.add_argument("out", help="output folder (must not exist yet, or is replaced whole)")

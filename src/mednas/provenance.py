@@ -304,11 +304,38 @@ def audit(path: str | os.PathLike, root: str | os.PathLike = ".", expected: str 
     return node
 
 
-def format_tree(node: AuditNode, prefix: str = "", last: bool = True, top: bool = True) -> list[str]:
-    """The lineage tree as text lines."""
+def _fold_leaves(children: list[AuditNode], min_run: int = 4) -> list[AuditNode]:
+    """Replace each run of >= ``min_run`` healthy leaves with one summary node."""
+    out: list[AuditNode] = []
+    run: list[AuditNode] = []
+
+    def flush() -> None:
+        if len(run) >= min_run:
+            common = os.path.commonpath([r.path for r in run])
+            out.append(AuditNode(f"{common}/ ({len(run)} files)", True, run[0].status, run[0].rule))
+        else:
+            out.extend(run)
+        run.clear()
+
+    for child in children:
+        foldable = child.ok and not child.children
+        if run and not (foldable and child.status == run[0].status):
+            flush()
+        if foldable:
+            run.append(child)
+        else:
+            out.append(child)
+    flush()
+    return out
+
+
+def format_tree(node: AuditNode, prefix: str = "", last: bool = True, top: bool = True,
+                full: bool = False) -> list[str]:
+    """The lineage tree as text lines; unless ``full``, runs of healthy sibling files are folded."""
     mark = "" if top else ("└─ " if last else "├─ ")
     lines = [f"{prefix}{mark}{node.path}  [{node.status}]"]
     child_prefix = prefix if top else prefix + ("   " if last else "│  ")
-    for i, child in enumerate(node.children):
-        lines += format_tree(child, child_prefix, i == len(node.children) - 1, top=False)
+    children = node.children if full else _fold_leaves(node.children)
+    for i, child in enumerate(children):
+        lines += format_tree(child, child_prefix, i == len(children) - 1, top=False, full=full)
     return lines
