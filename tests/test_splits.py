@@ -55,3 +55,12 @@ def test_real_split_file(real_acdc):
     split = read_splits_json(real_acdc / "splits.json")
     assert [len(split[k]) for k in ("train", "val", "test")] == [70, 10, 20]
     assert check_split(split, sorted(set(split["train"] + split["val"] + split["test"])), "real") == []
+
+
+def test_split_file_missing_or_malformed(tmp_path):
+    with pytest.raises(DataError, match="missing split file: .*nope.json"):
+        read_splits_json(tmp_path / "nope.json")
+    bad = tmp_path / "splits.json"
+    bad.write_text("{train: [")
+    with pytest.raises(DataError, match="splits.json: not valid JSON"):
+        read_splits_json(bad)

@@ -20,17 +20,24 @@ from mednas.errors import DataError
 FRAME_SUFFIX = re.compile(r"^(?P<patient>.+?)_frame(?P<frame>\d+)$")
 
 
+def _read_json(path: Path, what: str) -> object:
+    """Parse a JSON file, naming it in any error."""
+    if not path.is_file():
+        raise DataError(f"missing {what}: {path}")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: not valid JSON ({exc})") from exc
+
+
 def read_dataset_json(root: Path) -> dict:
     """Read and check ``dataset.json``."""
     path = root / "dataset.json"
     if not root.is_dir():
         raise DataError(f"nnU-Net raw folder not found: {root}")
-    if not path.is_file():
-        raise DataError(f"missing {path} (required in the nnU-Net raw layout)")
-    try:
-        meta = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: not valid JSON ({exc})") from exc
+    meta = _read_json(path, "dataset.json (required in the nnU-Net raw layout)")
+    if not isinstance(meta, dict):
+        raise DataError(f"{path}: expected a JSON object")
     labels = meta.get("labels")
     if not isinstance(labels, dict) or not labels:
         raise DataError(f"{path}: key 'labels' is missing or empty")
@@ -90,12 +97,7 @@ def load_nnunet_raw(
 def read_splits_json(path: str | Path) -> dict[str, list[str]]:
     """Read a patient split ``{"train": [...], "val": [...], "test": [...]}``."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"split file not found: {path}")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: not valid JSON ({exc})") from exc
+    data = _read_json(path, "split file")
     if not isinstance(data, dict):
         raise DataError(f"{path}: expected an object with keys train, val, test")
     for key in ("train", "val", "test"):
