@@ -57,6 +57,11 @@ def test_missing_folder(tmp_path):
 def test_empty_dataset(tmp_path):
     with pytest.raises(DataError, match="no ACDC patient folders"):
         load_acdc(tmp_path)
+    (tmp_path / "imagesTr").mkdir()
+    (tmp_path / "labelsTr").mkdir()
+    (tmp_path / "dataset.json").write_text(json.dumps({"labels": {"background": 0, "LV": 3}}))
+    with pytest.raises(DataError, match="no images .* found in .*imagesTr"):
+        load_nnunet_raw(tmp_path)
 
 
 def test_unreadable_nifti_names_file(phantom_copy):
