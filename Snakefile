@@ -13,6 +13,7 @@ validate(config, "config/schema.yaml")
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/supernet.smk"
 
 
 rule all:
@@ -23,3 +24,4 @@ rule all:
             exp=EXP,
             name=["train.npz", "val.npz", "test.npz", "data.json"],
         ),
+        expand("results/{exp}/supernet/{name}", exp=EXP, name=["supernet.pt", "curve.csv"]),

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from pathlib import Path
 
 
 def setup_step_logging(log_path: str | Path | None, name: str = "mednas") -> logging.Logger:
     """Send ``mednas`` log records to ``log_path`` (if given) and stderr."""
+    # MONAI 1.5-1.6 warns about its own internal use of a deprecated argument on every HD95 call.
+    warnings.filterwarnings("ignore", message="monai.metrics.utils get_mask_edges", category=FutureWarning)
     logger = logging.getLogger(name)
     logger.setLevel(logging.INFO)
     logger.handlers.clear()

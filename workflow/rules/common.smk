@@ -30,3 +30,8 @@ def dataset_input(wildcards):
     if config["split"].get("source") == "file" and split_file:
         inputs.append(split_file)
     return inputs
+
+
+# GPU rules ask for one GPU unless the config pins the CPU; `--resources gpu=1` (local
+# profile) then keeps two GPU jobs from sharing a card, and SLURM turns it into --gpus=1.
+GPU = 0 if config.get("device", "auto") == "cpu" else 1

@@ -1,0 +1,1 @@
+"""Cost of a network: parameters, FLOPs, latency."""

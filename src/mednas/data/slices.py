@@ -1,0 +1,54 @@
+"""Read the per-split slice files written by ``prepare`` and regroup slices into volumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mednas.errors import DataError
+
+REQUIRED = ("image", "label", "case_id", "slice_index", "spacing", "distance_unit")
+
+
+@dataclass(frozen=True)
+class SliceSet:
+    """All slices of one split. Images (N, H, W) float32, labels (N, H, W) uint8."""
+
+    image: np.ndarray
+    label: np.ndarray
+    case_id: np.ndarray
+    slice_index: np.ndarray
+    spacing: np.ndarray
+    distance_unit: str
+
+    def __len__(self) -> int:
+        return int(self.image.shape[0])
+
+    def volumes(self) -> list[tuple[str, slice, tuple[float, float, float]]]:
+        """``(case_id, rows, spacing)`` of each volume, in file order (a case's slices are contiguous)."""
+        out = []
+        start = 0
+        ids = self.case_id
+        for i in range(1, len(ids) + 1):
+            if i == len(ids) or ids[i] != ids[start]:
+                out.append((str(ids[start]), slice(start, i), tuple(float(s) for s in self.spacing[start])))
+                start = i
+        return out
+
+
+def load_slices(path: str | Path) -> SliceSet:
+    """Load one split's ``.npz`` and check that it holds what ``prepare`` writes."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"missing slice file {path} (run the prepare rule)")
+    with np.load(path) as data:
+        missing = [k for k in REQUIRED if k not in data]
+        if missing:
+            raise DataError(f"{path}: arrays {missing} are missing")
+        arrays = {k: data[k] for k in REQUIRED}
+    if len(arrays["image"]) == 0:
+        raise DataError(f"{path}: holds no slices")
+    return SliceSet(arrays["image"].astype(np.float32), arrays["label"], arrays["case_id"],
+                    arrays["slice_index"], arrays["spacing"], str(arrays["distance_unit"]))

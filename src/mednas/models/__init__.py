@@ -1,0 +1,1 @@
+"""Networks: dynamic (weight-sharing) layers, blocks, the cardiac supernet / subnets, baselines."""

@@ -1,0 +1,169 @@
+"""The cardiac U-Net-like network: one class is both the supernet and a standalone subnet.
+
+``build_supernet(space, arch)`` allocates every layer at the largest size the space allows
+and one module per attention / fusion choice where shapes differ; ``forward(x, genotype)``
+runs any genotype on the shared weights. ``build_subnet(genotype, arch)`` allocates exactly
+one genotype; ``extract_subnet`` copies a genotype's slice of the supernet's weights into
+it, so both give the same output. Sharing the class means they run the same code.
+
+Topology for a genotype with ``L`` stages, widths ``c_i = round(filters * growth**i)``:
+encoder stage i (residual block, attention) -> max-pool, ..., dilated bottleneck at level L
+(attention), then for i = L-1 .. 0: 2x2 transposed conv to ``c_i``, fusion with skip i
+(add, concat or softmax-weighted sum), residual block; a 1x1 head gives the class scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mednas.errors import ConfigError
+from mednas.models.blocks import DilatedBottleneck, ResidualBlock, activation, make_attention
+from mednas.models.dynamic import DynConv2d, DynConvTranspose2d
+from mednas.space.cardiac import CardiacSpace, Genotype
+
+ATTENTION_SITES = ("encoder", "bottleneck", "decoder")
+
+
+@dataclass(frozen=True)
+class ArchSettings:
+    """Settings the paper leaves open (config section ``arch``)."""
+
+    in_channels: int = 1
+    num_classes: int = 4
+    growth: float = 2.0  # channel multiplier per stage
+    dilations: tuple[int, ...] = (1, 2, 4)  # bottleneck dilation rates
+    bottleneck_kernel: int = 3
+    attention_at: tuple[str, ...] = ("encoder", "bottleneck")
+    se_reduction: int = 8
+    self_attention_kv: int = 16  # keys / values pooled to at most this many positions a side
+
+    def __post_init__(self) -> None:
+        bad = [s for s in self.attention_at if s not in ATTENTION_SITES]
+        if bad:
+            raise ConfigError(f"arch.attention_at: unknown site(s) {bad}; allowed {list(ATTENTION_SITES)}")
+        if self.growth <= 0:
+            raise ConfigError(f"arch.growth must be positive, got {self.growth}")
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any], in_channels: int = 1, num_classes: int = 4) -> ArchSettings:
+        known = {f.name for f in fields(cls)} - {"in_channels", "num_classes"}
+        unknown = sorted(set(cfg) - known)
+        if unknown:
+            raise ConfigError(f"arch: unknown key(s) {unknown}")
+        kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}
+        return cls(in_channels=in_channels, num_classes=num_classes, **kwargs)
+
+
+def widths(filters: int, layers: int, growth: float) -> list[int]:
+    """Channels of levels 0..layers (the last is the bottleneck)."""
+    return [max(1, round(filters * growth**i)) for i in range(layers + 1)]
+
+
+class CardiacNet(nn.Module):
+    """Encoder / dilated bottleneck / decoder network over sliceable layers."""
+
+    def __init__(self, arch: ArchSettings, max_filters: int, max_kernel: int, max_layers: int,
+                 attentions: Sequence[str], fusions: Sequence[str], fixed: Genotype | None = None):
+        super().__init__()
+        self.arch, self.fixed = arch, fixed
+        self.max_layers = max_layers
+        w = widths(max_filters, max_layers, arch.growth)
+        att = lambda c: nn.ModuleDict({a: make_attention(a, c, arch.se_reduction, arch.self_attention_kv)
+                                       for a in attentions})
+        self.encoder = nn.ModuleList(
+            ResidualBlock(arch.in_channels if i == 0 else w[i - 1], w[i], max_kernel,
+                          projection=(i == 0 or w[i - 1] != w[i]))
+            for i in range(max_layers)
+        )
+        self.enc_att = nn.ModuleList(att(w[i]) for i in range(max_layers)) if "encoder" in arch.attention_at else None
+        self.bottleneck = DilatedBottleneck(w[max_layers - 1], w[max_layers], arch.bottleneck_kernel, arch.dilations)
+        self.bott_att = att(w[max_layers]) if "bottleneck" in arch.attention_at else None
+        self.up = nn.ModuleList(DynConvTranspose2d(w[i + 1], w[i]) for i in range(max_layers))
+        blocks = []
+        for i in range(max_layers):
+            d = nn.ModuleDict()
+            if {"add", "wsum"} & set(fusions):
+                d["sum"] = ResidualBlock(w[i], w[i], max_kernel, projection=False)
+            if "concat" in fusions:
+                d["concat"] = ResidualBlock(2 * w[i], w[i], max_kernel, projection=True)
+            blocks.append(d)
+        self.decoder = nn.ModuleList(blocks)
+        self.dec_att = nn.ModuleList(att(w[i]) for i in range(max_layers)) if "decoder" in arch.attention_at else None
+        self.fuse_weights = (nn.Parameter(torch.zeros(max_layers, 2)) if "wsum" in fusions else None)
+        self.head = DynConv2d(w[0], arch.num_classes, 1, bias=True)
+
+    def forward(self, x: torch.Tensor, genotype: Genotype | None = None) -> torch.Tensor:
+        g = genotype or self.fixed
+        if g is None:
+            raise ValueError("a supernet needs the genotype to run")
+        if g.layers > self.max_layers:
+            raise ValueError(f"genotype has {g.layers} stages; this network holds {self.max_layers}")
+        factor = 2**g.layers
+        if x.shape[-1] % factor or x.shape[-2] % factor:
+            raise ValueError(f"input {tuple(x.shape[-2:])} must be divisible by {factor} for {g.layers} stages")
+        act = activation(g.activation)
+        w = widths(g.filters, g.layers, self.arch.growth)
+        skips = []
+        h = x
+        for i in range(g.layers):
+            h = self.encoder[i](h, w[i], g.kernel, act, g.dropout, g.res_scale)
+            if self.enc_att is not None:
+                h = self.enc_att[i][g.attention](h)
+            skips.append(h)
+            h = F.max_pool2d(h, 2)
+        h = self.bottleneck(h, w[g.layers], act, g.res_scale)
+        if self.bott_att is not None:
+            h = self.bott_att[g.attention](h)
+        for i in reversed(range(g.layers)):
+            up = self.up[i](h, w[i])
+            if g.fusion == "concat":
+                h = self.decoder[i]["concat"](torch.cat([up, skips[i]], 1), w[i], g.kernel, act, g.dropout, g.res_scale)
+            else:
+                if g.fusion == "wsum":
+                    a = torch.softmax(self.fuse_weights[i], 0)
+                    fused = a[0] * up + a[1] * skips[i]
+                else:
+                    fused = up + skips[i]
+                h = self.decoder[i]["sum"](fused, w[i], g.kernel, act, g.dropout, g.res_scale)
+            if self.dec_att is not None:
+                h = self.dec_att[i][g.attention](h)
+        return self.head(h, self.arch.num_classes)
+
+
+def build_supernet(space: CardiacSpace, arch: ArchSettings) -> CardiacNet:
+    """A network holding every genotype of ``space``."""
+    return CardiacNet(arch, space.filters[1], max(space.kernels), space.layers[1], space.attentions, space.fusions)
+
+
+def build_subnet(genotype: Genotype, arch: ArchSettings) -> CardiacNet:
+    """A standalone network of exactly one genotype (fresh weights)."""
+    g = genotype
+    return CardiacNet(arch, g.filters, g.kernel, g.layers, (g.attention,), (g.fusion,), fixed=g)
+
+
+def _slice_like(src: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    """Leading slice on every axis, except centred on the kernel axes of 4-D conv weights."""
+    out = src
+    for axis, (have, want) in enumerate(zip(src.shape, shape)):
+        if have == want:
+            continue
+        if have < want:
+            raise ValueError(f"cannot take {tuple(shape)} out of {tuple(src.shape)}")
+        start = (have - want) // 2 if (src.ndim == 4 and axis >= 2) else 0
+        out = out.narrow(axis, start, want)
+    return out
+
+
+def extract_subnet(supernet: CardiacNet, genotype: Genotype) -> CardiacNet:
+    """A standalone network carrying ``genotype``'s slice of the supernet's weights and BN statistics."""
+    sub = build_subnet(genotype, supernet.arch)
+    source = supernet.state_dict()
+    state = {name: _slice_like(source[name], t.shape).clone() for name, t in sub.state_dict().items()}
+    sub.load_state_dict(state)
+    return sub.to(next(supernet.parameters()).device)

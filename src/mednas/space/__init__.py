@@ -1,0 +1,1 @@
+"""Search spaces: genotypes and their variation operators."""

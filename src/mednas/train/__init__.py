@@ -1,0 +1,1 @@
+"""Training: losses, augmentation, schedules, checkpoints, BN recalibration and the loop."""

@@ -1,0 +1,62 @@
+"""Pipeline stages of the training package: config sections and files in, artifacts out."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from mednas.atomic import atomic_outputs
+from mednas.data.slices import load_slices
+from mednas.models.cardiac_net import ArchSettings
+from mednas.provenance import sha256_file
+from mednas.space.cardiac import CardiacSpace
+from mednas.train.loop import TrainSettings
+from mednas.train.supernet import save_supernet, train_supernet
+
+log = logging.getLogger("mednas")
+
+
+def fingerprint(*parts: Any) -> str:
+    """A hash of everything a checkpoint depends on (settings and input data)."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def write_curve(path: str | Path, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Write curve rows as CSV (columns in first-row order)."""
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def run_train_supernet(train_path: str, val_path: str, space_cfg: Mapping, arch_cfg: Mapping, train_cfg: Mapping,
+                       supernet_cfg: Mapping, seed: int, device: str, checkpoint: str, out_model: str,
+                       out_curve: str) -> list[dict[str, Any]]:
+    """Train the supernet, write ``supernet.pt`` and ``curve.csv`` together, drop the checkpoint."""
+    space = CardiacSpace.from_config(space_cfg)
+    arch = ArchSettings.from_config(arch_cfg)
+    settings = TrainSettings.from_config(train_cfg, epochs=int(supernet_cfg["epochs"]),
+                                         steps_per_epoch=supernet_cfg.get("steps_per_epoch"))
+    train, val = load_slices(train_path), load_slices(val_path)
+    fp = fingerprint(dict(space_cfg), dict(arch_cfg), dict(train_cfg), dict(supernet_cfg), seed,
+                     sha256_file(train_path), sha256_file(val_path))
+    Path(checkpoint).parent.mkdir(parents=True, exist_ok=True)
+    model, rows = train_supernet(
+        train, val, space, arch, settings, int(supernet_cfg["sandwich_random"]),
+        int(supernet_cfg["bn_recal_batches"]), device, seed, checkpoint, fp,
+    )
+    meta = {"seed": seed, "epochs": settings.epochs, "image_size": int(train.image.shape[-1]),
+            "train_seconds": sum(r["seconds"] for r in rows), "device": device,
+            "train_settings": settings.to_dict()}
+    with atomic_outputs([out_model, out_curve]) as (tmp_model, tmp_curve):
+        save_supernet(tmp_model, model.cpu(), space, arch, meta)
+        write_curve(tmp_curve, rows)
+    # A finished stage starts from scratch when rerun: its checkpoint has served its purpose.
+    shutil.rmtree(Path(checkpoint).parent, ignore_errors=True)
+    return rows

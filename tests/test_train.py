@@ -1,0 +1,130 @@
+import numpy as np
+import pytest
+import torch
+
+from mednas.data.slices import SliceSet, load_slices
+from mednas.models.cardiac_net import ArchSettings, build_subnet
+from mednas.space.cardiac import Genotype
+from mednas.train.augment import AugmentSettings, augment_batch
+from mednas.train.loop import TrainSettings, fit
+from mednas.train.schedule import make_scheduler
+from mednas.train.seeding import seed_everything
+from mednas.train.validation import evaluate_volumes
+
+G = Genotype(4, 3, 2, 0.2, "se", "concat", "relu", 0.5)
+ARCH = ArchSettings()
+
+
+def _toy_slices(n_cases=3, depth=4, size=16, seed=0) -> SliceSet:
+    """Bright discs labelled LV, ring labelled MYO: a task a tiny net can start learning."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+    images, labels, ids, idx = [], [], [], []
+    for c in range(n_cases):
+        for k in range(depth):
+            r = np.hypot(yy - size / 2 - rng.integers(-2, 3), xx - size / 2 - rng.integers(-2, 3))
+            lbl = np.where(r < 3, 3, np.where(r < 5, 2, 0)).astype(np.uint8)
+            images.append((lbl == 3) * 1.0 + (lbl == 2) * 0.3 + rng.normal(0, 0.1, lbl.shape))
+            labels.append(lbl)
+            ids.append(f"case{c}")
+            idx.append(k)
+    n = len(images)
+    return SliceSet(np.asarray(images, np.float32), np.asarray(labels), np.asarray(ids), np.asarray(idx),
+                    np.tile(np.float32([5, 1.5, 1.5]), (n, 1)), "mm")
+
+
+SETTINGS = TrainSettings(epochs=2, batch_size=4, lr=0.05, schedule="poly", amp=False)
+
+
+def _run(tmp_path, name, fail_at_epoch=None):
+    seed_everything(3)
+    model = build_subnet(G, ARCH)
+    data = _toy_slices()
+
+    def validate(m):
+        if fail_at_epoch is not None and len(calls) + 1 == fail_at_epoch:
+            raise KeyboardInterrupt("killed")
+        calls.append(1)
+        m.eval()
+        return evaluate_volumes(m, data, "cpu", 8)
+
+    calls: list[int] = []
+    rows = fit(model, data, SETTINGS, "cpu", seed=3, archs_per_step=lambda rng: [None], validate=validate,
+               checkpoint=tmp_path / f"{name}.pt", fingerprint="fp")
+    return model, rows
+
+
+def test_resume_after_kill_reproduces_an_uninterrupted_run(tmp_path):
+    straight, rows_a = _run(tmp_path, "a")
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path, "b", fail_at_epoch=2)  # dies during epoch 2, after epoch 1's checkpoint
+    resumed, rows_b = _run(tmp_path, "b")
+    assert [r["epoch"] for r in rows_b] == [1, 2]
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert rows_a[-1]["train_loss"] == rows_b[-1]["train_loss"]
+
+
+def test_checkpoint_of_other_settings_is_ignored(tmp_path):
+    _run(tmp_path, "c")
+    seed_everything(3)
+    data = _toy_slices()
+    rows = fit(build_subnet(G, ARCH), data, SETTINGS, "cpu", 3, lambda rng: [None],
+               lambda m: {"dice_mean": 0.0}, tmp_path / "c.pt", fingerprint="other")
+    assert [r["epoch"] for r in rows] == [1, 2]  # started over instead of resuming
+
+
+def test_training_reduces_the_loss(tmp_path):
+    seed_everything(0)
+    data = _toy_slices(n_cases=4)
+    settings = TrainSettings(epochs=6, batch_size=4, lr=0.05, schedule="constant", amp=False,
+                             augment=AugmentSettings(flip=True, rotate_deg=0, scale=(1, 1), intensity=0))
+    rows = fit(build_subnet(G, ARCH), data, settings, "cpu", 0, lambda rng: [None],
+               lambda m: {}, tmp_path / "d.pt", "fp")
+    assert rows[-1]["train_loss"] < 0.8 * rows[0]["train_loss"]
+
+
+def test_flip_only_augmentation_is_an_exact_flip():
+    x = torch.arange(2 * 16, dtype=torch.float32).reshape(2, 1, 4, 4)
+    y = (x[:, 0] % 4).long()
+    s = AugmentSettings(flip=True, rotate_deg=0, scale=(1.0, 1.0), intensity=0.0)
+    ax, ay = augment_batch(x, y, s, torch.Generator().manual_seed(0))
+    for i in range(2):
+        candidates = [x[i], x[i].flip(-1), x[i].flip(-2), x[i].flip(-1).flip(-2)]
+        assert any(torch.allclose(ax[i], c, atol=1e-5) for c in candidates)
+        j = [k for k, c in enumerate(candidates) if torch.allclose(ax[i], c, atol=1e-5)][0]
+        assert torch.equal(ay[i], [y[i], y[i].flip(-1), y[i].flip(-2), y[i].flip(-1).flip(-2)][j])
+
+
+def test_augmentation_keeps_labels_valid_and_is_seeded():
+    x = torch.randn(4, 1, 32, 32)
+    y = torch.randint(0, 4, (4, 32, 32))
+    a = augment_batch(x, y, AugmentSettings(), torch.Generator().manual_seed(5))
+    b = augment_batch(x, y, AugmentSettings(), torch.Generator().manual_seed(5))
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    assert set(a[1].unique().tolist()) <= {0, 1, 2, 3}
+
+
+def test_schedules():
+    for name, mid in (("constant", 1.0), ("poly", 0.5**0.9), ("cosine", 0.5)):
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+        sched = make_scheduler(opt, name, total_steps=10)
+        for _ in range(5):
+            opt.step()
+            sched.step()
+        assert opt.param_groups[0]["lr"] == pytest.approx(mid)
+    with pytest.raises(ValueError, match="train.schedule"):
+        make_scheduler(opt, "step", 10)
+
+
+def test_slice_set_volumes(phantom_dir, tmp_path):
+    from mednas.data.prepare import prepare_dataset
+
+    outputs = {k: tmp_path / f"{k}.npz" for k in ("train", "val", "test")} | {"summary": tmp_path / "d.json"}
+    prepare_dataset(phantom_dir, {"kind": "phantom"}, {"source": "fractions", "seed": 0,
+                    "fractions": {"train": 0.5, "val": 0.25, "test": 0.25}},
+                    {"image_size": 32, "target_spacing": [6.0, 6.0]}, outputs)
+    data = load_slices(tmp_path / "val.npz")
+    vols = data.volumes()
+    assert len(vols) == 2 and sum(r.stop - r.start for _, r, _ in vols) == len(data)
+    assert all(sp[1] == pytest.approx(6.0, rel=0.05) for _, _, sp in vols)
