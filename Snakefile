@@ -1,14 +1,18 @@
 # mednas: resource-aware evolutionary NAS for medical image segmentation.
 # Run from the repository root:  snakemake --cores 2   (see README.md)
+import os
+
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The default config is found next to this Snakefile, whatever the working directory
+# (-d); a --configfile given on the command line is merged over it, key by key.
+configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
-validate(config, "config/schema.yaml")
+validate(config, os.path.join(workflow.basedir, "config", "schema.yaml"))
 
 
 include: "workflow/rules/common.smk"
@@ -19,6 +23,7 @@ include: "workflow/rules/supernet.smk"
 rule all:
     default_target: True
     input:
+        expand("results/{exp}/config.yaml", exp=EXP),
         expand(
             "results/{exp}/data/{name}",
             exp=EXP,

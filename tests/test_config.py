@@ -22,6 +22,10 @@ def test_defaults_are_filled():
     cfg = {"experiment": "x", "dataset": {"kind": "phantom"}, "split": {}, "preprocess": {}}
     validate(cfg, SCHEMA, set_default=True)
     assert cfg["preprocess"]["image_size"] == 128 and cfg["split"]["fractions"]["test"] == 0.2
+    # Left unset, the search space is CardiacNAS Table I and the budgets are the paper's.
+    assert cfg["space"]["filters"] == [32, 127] and cfg["space"]["res_scale"] == [0.1, 1.0]
+    assert cfg["train"]["lr"] == 0.001 and cfg["train"]["nesterov"] is True
+    assert cfg["supernet"]["epochs"] == 100
 
 
 @pytest.mark.parametrize("section,bad_key", [(None, "epochz"), ("preprocess", "imgsize"), ("dataset", "pth")])
@@ -53,3 +57,16 @@ def test_real_layout_needs_a_path(tmp_path):
     res = snakemake(tmp_path, "-n", "--configfile", str(cfg))
     assert res.returncode != 0
     assert "dataset.path" in res.stderr + res.stdout
+
+
+@pytest.mark.slow
+def test_partial_config_is_merged_over_the_default(tmp_path):
+    # Run from a foreign working directory: the default config must still be found.
+    cfg = write_config(tmp_path)
+    res = snakemake(tmp_path, "results/mini/config.yaml", "--configfile", str(cfg))
+    assert res.returncode == 0, res.stderr[-2000:]
+    eff = yaml.safe_load((tmp_path / "results" / "mini" / "config.yaml").read_text())
+    default = _default()
+    assert eff["preprocess"]["image_size"] == 64  # from the partial config
+    assert eff["space"] == default["space"] and eff["supernet"] == default["supernet"]  # from config.yaml
+    assert (tmp_path / "results" / "mini" / "config.yaml.prov.json").is_file()

@@ -10,13 +10,14 @@ from workflow_util import mednas, snakemake, write_config
 
 pytestmark = pytest.mark.slow
 OUTPUTS = ["train.npz", "val.npz", "test.npz", "data.json"]
+DATA_TARGETS = [f"results/mini/data/{name}" for name in OUTPUTS]
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     work = tmp_path_factory.mktemp("wf")
     cfg = write_config(work)
-    res = snakemake(work, "--configfile", str(cfg))
+    res = snakemake(work, *DATA_TARGETS, "--configfile", str(cfg))
     assert res.returncode == 0, res.stderr[-3000:]
     return work, cfg
 
@@ -40,7 +41,7 @@ def test_outputs_and_sidecars(built):
 
 def test_rerun_is_cached(built):
     work, cfg = built
-    res = snakemake(work, "--configfile", str(cfg), "-n")
+    res = snakemake(work, *DATA_TARGETS, "-n", "--configfile", str(cfg))
     assert res.returncode == 0
     assert "Nothing to be done" in res.stdout + res.stderr
 
@@ -68,7 +69,7 @@ def test_bad_data_leaves_no_partial_output(built, tmp_path):
     shutil.copytree(work / "resources" / "mini" / "raw", raw)
     (raw / "patient003" / "patient003_frame01.nii.gz").write_bytes(b"\x1f\x8b broken")
     cfg = write_config(tmp_path, experiment="broken", dataset={"kind": "acdc", "path": str(raw)})
-    res = snakemake(tmp_path, "--configfile", str(cfg))
+    res = snakemake(tmp_path, "results/broken/data/train.npz", "--configfile", str(cfg))
     assert res.returncode != 0
     log = (tmp_path / "logs" / "broken" / "prepare.log").read_text()
     assert "cannot read NIfTI" in log and "patient003_frame01.nii.gz" in log

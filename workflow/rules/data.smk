@@ -36,3 +36,15 @@ rule prepare:
         CONDA_ENV
     script:
         "../scripts/prepare.py"
+
+
+rule effective_config:
+    """The configuration as merged and defaulted, the one every rule of this run sees."""
+    output:
+        **with_prov(config="results/{exp}/config.yaml"),
+    log:
+        "logs/{exp}/effective_config.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/effective_config.py"
