@@ -18,6 +18,7 @@ validate(config, os.path.join(workflow.basedir, "config", "schema.yaml"))
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/supernet.smk"
+include: "workflow/rules/latency.smk"
 
 
 rule all:
@@ -30,3 +31,4 @@ rule all:
             name=["train.npz", "val.npz", "test.npz", "data.json"],
         ),
         expand("results/{exp}/supernet/{name}", exp=EXP, name=["supernet.pt", "curve.csv"]),
+        expand("results/{exp}/latency/{name}", exp=EXP, name=["lut.csv", "lut_check.csv", "lut_check.json", "lut_check.png"]),

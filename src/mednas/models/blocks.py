@@ -71,11 +71,11 @@ class SelfAttention(nn.Module):
         b, c, h, w = x.shape
         qk = self.qk_channels(c)
         pooled = F.adaptive_avg_pool2d(x, (min(h, self.kv_size), min(w, self.kv_size))) if max(h, w) > self.kv_size else x
-        q = self.query(x, qk).flatten(2).transpose(1, 2)  # b, hw, qk
-        k = self.key(pooled, qk).flatten(2)  # b, qk, n
-        v = self.value(pooled, c).flatten(2).transpose(1, 2)  # b, n, c
-        attn = torch.softmax(q @ k / math.sqrt(qk), dim=-1)
-        out = (attn @ v).transpose(1, 2).reshape(b, c, h, w)
+        q = self.query(x, qk).flatten(2).transpose(1, 2)[:, None]  # b, 1, hw, qk
+        k = self.key(pooled, qk).flatten(2).transpose(1, 2)[:, None]  # b, 1, n, qk
+        v = self.value(pooled, c).flatten(2).transpose(1, 2)[:, None]  # b, 1, n, c
+        # Fused softmax(q k^T / sqrt(qk)) v: the hw x n attention matrix is never stored.
+        out = F.scaled_dot_product_attention(q, k, v)[:, 0].transpose(1, 2).reshape(b, c, h, w)
         return x + self.gain * out
 
 

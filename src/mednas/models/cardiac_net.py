@@ -98,42 +98,65 @@ class CardiacNet(nn.Module):
         self.fuse_weights = (nn.Parameter(torch.zeros(max_layers, 2)) if "wsum" in fusions else None)
         self.head = DynConv2d(w[0], arch.num_classes, 1, bias=True)
 
-    def forward(self, x: torch.Tensor, genotype: Genotype | None = None) -> torch.Tensor:
-        g = genotype or self.fixed
-        if g is None:
-            raise ValueError("a supernet needs the genotype to run")
+    # The forward pass is split into stages so that the latency look-up table times exactly
+    # the code a whole network runs (mednas.cost.latency).
+    def encoder_stage(self, i: int, h: torch.Tensor, g: Genotype, w: Sequence[int]) -> torch.Tensor:
+        """Residual block and attention of encoder stage ``i`` (before pooling)."""
+        h = self.encoder[i](h, w[i], g.kernel, activation(g.activation), g.dropout, g.res_scale)
+        if self.enc_att is not None:
+            h = self.enc_att[i][g.attention](h)
+        return h
+
+    def bottleneck_stage(self, h: torch.Tensor, g: Genotype, w: Sequence[int]) -> torch.Tensor:
+        """Dilated bottleneck and attention at level ``g.layers`` (input already pooled)."""
+        h = self.bottleneck(h, w[g.layers], activation(g.activation), g.res_scale)
+        if self.bott_att is not None:
+            h = self.bott_att[g.attention](h)
+        return h
+
+    def decoder_stage(self, i: int, h: torch.Tensor, skip: torch.Tensor, g: Genotype, w: Sequence[int]) -> torch.Tensor:
+        """Upsampling from level ``i + 1``, fusion with skip ``i``, residual block and attention."""
+        act = activation(g.activation)
+        up = self.up[i](h, w[i])
+        if g.fusion == "concat":
+            h = self.decoder[i]["concat"](torch.cat([up, skip], 1), w[i], g.kernel, act, g.dropout, g.res_scale)
+        else:
+            if g.fusion == "wsum":
+                a = torch.softmax(self.fuse_weights[i], 0)
+                fused = a[0] * up + a[1] * skip
+            else:
+                fused = up + skip
+            h = self.decoder[i]["sum"](fused, w[i], g.kernel, act, g.dropout, g.res_scale)
+        if self.dec_att is not None:
+            h = self.dec_att[i][g.attention](h)
+        return h
+
+    def head_stage(self, h: torch.Tensor) -> torch.Tensor:
+        return self.head(h, self.arch.num_classes)
+
+    def check_input(self, x: torch.Tensor, g: Genotype) -> None:
         if g.layers > self.max_layers:
             raise ValueError(f"genotype has {g.layers} stages; this network holds {self.max_layers}")
         factor = 2**g.layers
         if x.shape[-1] % factor or x.shape[-2] % factor:
             raise ValueError(f"input {tuple(x.shape[-2:])} must be divisible by {factor} for {g.layers} stages")
-        act = activation(g.activation)
+
+    def forward(self, x: torch.Tensor, genotype: Genotype | None = None) -> torch.Tensor:
+        g = genotype or self.fixed
+        if g is None:
+            raise ValueError("a supernet needs the genotype to run")
+        self.check_input(x, g)
         w = widths(g.filters, g.layers, self.arch.growth)
         skips = []
         h = x
         for i in range(g.layers):
-            h = self.encoder[i](h, w[i], g.kernel, act, g.dropout, g.res_scale)
-            if self.enc_att is not None:
-                h = self.enc_att[i][g.attention](h)
+            h = self.encoder_stage(i, h, g, w)
             skips.append(h)
             h = F.max_pool2d(h, 2)
-        h = self.bottleneck(h, w[g.layers], act, g.res_scale)
-        if self.bott_att is not None:
-            h = self.bott_att[g.attention](h)
+        h = self.bottleneck_stage(h, g, w)
         for i in reversed(range(g.layers)):
-            up = self.up[i](h, w[i])
-            if g.fusion == "concat":
-                h = self.decoder[i]["concat"](torch.cat([up, skips[i]], 1), w[i], g.kernel, act, g.dropout, g.res_scale)
-            else:
-                if g.fusion == "wsum":
-                    a = torch.softmax(self.fuse_weights[i], 0)
-                    fused = a[0] * up + a[1] * skips[i]
-                else:
-                    fused = up + skips[i]
-                h = self.decoder[i]["sum"](fused, w[i], g.kernel, act, g.dropout, g.res_scale)
-            if self.dec_att is not None:
-                h = self.dec_att[i][g.attention](h)
-        return self.head(h, self.arch.num_classes)
+            h = self.decoder_stage(i, h, skips[i], g, w)
+        return self.head_stage(h)
 
 
 def build_supernet(space: CardiacSpace, arch: ArchSettings) -> CardiacNet:
