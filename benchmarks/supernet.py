@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 import yaml
 
+from mednas.allocator import keep_freed_memory
 from mednas.device import resolve_device
 from mednas.models.cardiac_net import ArchSettings, build_subnet, build_supernet
 from mednas.space.cardiac import CardiacSpace
@@ -94,6 +95,7 @@ def main() -> None:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--case", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    keep_freed_memory()  # as the training stage does
     cfg = yaml.safe_load(Path(args.config).read_text())
     device = resolve_device(args.device)
     if args.case:
