@@ -15,6 +15,8 @@ rule measure_latency:
         latency=config["latency"],
         image_size=config["preprocess"]["image_size"],
         device=config["device"],
+    # All cores by default: a job running beside the measurement would distort its timings.
+    threads: config["latency"]["job_threads"] or workflow.cores
     resources:
         gpu=GPU,
     log:

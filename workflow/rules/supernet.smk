@@ -18,6 +18,7 @@ rule train_supernet:
         seed=config["seed"],
         device=config["device"],
         checkpoint="results/{exp}/supernet/.checkpoint/last.pt",
+    threads: config["train"]["threads"]
     resources:
         gpu=GPU,
     log:

@@ -1,5 +1,7 @@
 """Rule train_supernet: sandwich-rule training of the weight-sharing supernet."""
 
+import torch
+
 from mednas.allocator import keep_freed_memory
 from mednas.device import describe_device, resolve_device
 from mednas.provenance import snakemake_step
@@ -8,6 +10,7 @@ from mednas.train.stages import run_train_supernet
 
 log = setup_step_logging(snakemake.log[0])
 keep_freed_memory()
+torch.set_num_threads(snakemake.threads)
 p = snakemake.params
 device = resolve_device(p.device)
 with snakemake_step(snakemake, config_keys=["space", "arch", "train", "supernet", "seed", "device"],

@@ -74,6 +74,7 @@ class LatencySettings:
     overhead_genotypes: int = 3  # per stage count, to measure the network-level overhead (Eq. 7's constants)
     check_genotypes: int = 50
     seed: int = 0
+    job_threads: int | None = None  # scheduling only: cores the measuring job reserves (see the rule)
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> LatencySettings:
@@ -304,14 +305,6 @@ class LatencyTable:
             raise LatencyError(f"the look-up table was measured at {self.image_size} px, not {image_size} px")
         keys = block_keys(g, arch) + ([overhead_key(g)] if self.require_overhead else [])
         return sum(self.block_latency(k, g.filters) for k in keys)
-
-
-def write_rows(path: str | Path, rows: list[Mapping[str, Any]], columns: Iterable[str]) -> None:
-    """Write dict rows as CSV in the given column order."""
-    with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(columns))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def check_rows(table: LatencyTable, measured: list[tuple[Genotype, float]], arch: ArchSettings,

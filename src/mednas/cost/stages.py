@@ -8,7 +8,8 @@ import time
 from collections.abc import Mapping
 
 from mednas.atomic import atomic_outputs
-from mednas.cost.latency import COLUMNS, LatencySettings, LatencyTable, check_rows, measure, plot_check, write_rows
+from mednas.cost.latency import COLUMNS, LatencySettings, LatencyTable, check_rows, measure, plot_check
+from mednas.csvio import write_rows
 from mednas.models.cardiac_net import ArchSettings
 from mednas.space.cardiac import CardiacSpace
 

@@ -43,6 +43,7 @@ class TrainSettings:
     amp: bool = True
     steps_per_epoch: int | None = None  # cap on batches per epoch (CPU budgets); None: all
     val_batch_size: int = 32
+    threads: int = 2  # CPU threads of the job (set by the rule; recorded here with the settings)
     augment: AugmentSettings = field(default_factory=AugmentSettings)
 
     @classmethod

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import logging
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mednas.atomic import atomic_outputs
+from mednas.csvio import write_rows
 from mednas.data.slices import load_slices
 from mednas.models.cardiac_net import ArchSettings
 from mednas.provenance import sha256_file
@@ -25,14 +25,6 @@ log = logging.getLogger("mednas")
 def fingerprint(*parts: Any) -> str:
     """A hash of everything a checkpoint depends on (settings and input data)."""
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def write_curve(path: str | Path, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Write curve rows as CSV (columns in first-row order)."""
-    with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def run_train_supernet(train_path: str, val_path: str, space_cfg: Mapping, arch_cfg: Mapping, train_cfg: Mapping,
@@ -56,7 +48,7 @@ def run_train_supernet(train_path: str, val_path: str, space_cfg: Mapping, arch_
             "train_settings": settings.to_dict()}
     with atomic_outputs([out_model, out_curve]) as (tmp_model, tmp_curve):
         save_supernet(tmp_model, model.cpu(), space, arch, meta)
-        write_curve(tmp_curve, rows)
+        write_rows(tmp_curve, rows)
     # A finished stage starts from scratch when rerun: its checkpoint has served its purpose.
     shutil.rmtree(Path(checkpoint).parent, ignore_errors=True)
     return rows
