@@ -70,3 +70,13 @@ def test_partial_config_is_merged_over_the_default(tmp_path):
     assert eff["preprocess"]["image_size"] == 64  # from the partial config
     assert eff["space"] == default["space"] and eff["supernet"] == default["supernet"]  # from config.yaml
     assert (tmp_path / "results" / "mini" / "config.yaml.prov.json").is_file()
+
+
+@pytest.mark.slow
+def test_local_profile_schedules_the_dag(tmp_path):
+    cfg = write_config(tmp_path)
+    res = snakemake(tmp_path, "-n", "--profile", str(REPO / "profiles" / "local"), "--configfile", str(cfg))
+    assert res.returncode == 0, res.stderr[-2000:]
+    out = res.stdout + res.stderr
+    for rule in ("make_phantom", "prepare", "train_supernet", "measure_latency", "effective_config"):
+        assert f"rule {rule}:" in out
