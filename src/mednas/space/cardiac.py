@@ -131,17 +131,15 @@ class CardiacSpace:
             res_scale=round(rng.uniform(*self.res_scale), 3),
         )
 
-    def largest(self, attention: str | None = None, fusion: str | None = None) -> Genotype:
+    def largest(self) -> Genotype:
         """The widest, deepest, largest-kernel genotype (the sandwich rule's upper slice)."""
         return Genotype(self.filters[1], max(self.kernels), self.layers[1], self.dropout[0],
-                        attention or self.attentions[0], fusion or self.fusions[-1], self.activations[0],
-                        self.res_scale[1])
+                        self.attentions[0], self.fusions[-1], self.activations[0], self.res_scale[1])
 
-    def smallest(self, attention: str | None = None, fusion: str | None = None) -> Genotype:
+    def smallest(self) -> Genotype:
         """The narrowest, shallowest, smallest-kernel genotype (the sandwich rule's lower slice)."""
         return Genotype(self.filters[0], min(self.kernels), self.layers[0], self.dropout[0],
-                        attention or self.attentions[0], fusion or self.fusions[0], self.activations[0],
-                        self.res_scale[1])
+                        self.attentions[0], self.fusions[0], self.activations[0], self.res_scale[1])
 
     # -- variation ------------------------------------------------------------------
     def mutate(self, g: Genotype, rng: random.Random, rate: float, jitter: float = 0.1) -> Genotype:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from mednas.data.slices import SliceSet
 from mednas.models.cardiac_net import ArchSettings, CardiacNet, build_supernet
 from mednas.space.cardiac import CardiacSpace, Genotype
 from mednas.train.bn import recalibrate_bn
-from mednas.train.loop import TrainSettings, fit, slices_to_tensors
+from mednas.train.loop import TrainSettings, fit
 from mednas.train.seeding import seed_everything
 from mednas.train.validation import evaluate_volumes
 
@@ -24,19 +24,19 @@ def sandwich(space: CardiacSpace, rng: random.Random, n_random: int) -> list[Gen
     The categorical genes of the largest and smallest are drawn at random, so every
     attention and fusion module is trained at full and minimal width.
     """
-    pick = lambda: {"attention": rng.choice(space.attentions), "fusion": rng.choice(space.fusions)}
-    big, small = space.largest(**pick()), space.smallest(**pick())
-    big = Genotype(**{**big.to_dict(), "activation": rng.choice(space.activations)})
-    small = Genotype(**{**small.to_dict(), "activation": rng.choice(space.activations)})
+    # Draw order (attention, fusion of each, then activations) is part of a run's reproducibility.
+    picks = [(rng.choice(space.attentions), rng.choice(space.fusions)) for _ in range(2)]
+    acts = [rng.choice(space.activations) for _ in range(2)]
+    big, small = (replace(g, attention=att, fusion=fusion, activation=act)
+                  for g, (att, fusion), act in zip((space.largest(), space.smallest()), picks, acts))
     return [big, small, *(space.sample(rng) for _ in range(n_random))]
 
 
 def calibration_batches(data: SliceSet, device: str, batch_size: int, n_batches: int, seed: int) -> list[torch.Tensor]:
     """A fixed, seeded set of un-augmented training batches for BN recalibration."""
-    images, _ = slices_to_tensors(data, device)
-    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
-    return [images[order[i * batch_size:(i + 1) * batch_size].to(device)]
-            for i in range(min(n_batches, max(1, len(images) // batch_size)))]
+    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed)).numpy()
+    return [torch.from_numpy(data.image[order[i * batch_size:(i + 1) * batch_size]])[:, None].to(device)
+            for i in range(min(n_batches, max(1, len(data) // batch_size)))]
 
 
 def evaluate_genotype(model: CardiacNet, genotype: Genotype, calib: list[torch.Tensor], val: SliceSet, device: str,
