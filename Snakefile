@@ -19,6 +19,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/supernet.smk"
 include: "workflow/rules/latency.smk"
+include: "workflow/rules/search.smk"
 
 
 rule all:
@@ -32,3 +33,9 @@ rule all:
         ),
         expand("results/{exp}/supernet/{name}", exp=EXP, name=["supernet.pt", "curve.csv"]),
         expand("results/{exp}/latency/{name}", exp=EXP, name=["lut.csv", "lut_check.csv", "lut_check.json", "lut_check.png"]),
+        expand(
+            "results/{exp}/search/{strategy}/{name}",
+            exp=EXP,
+            strategy=STRATEGIES,
+            name=["archive.csv", "pareto.csv", "hypervolume.csv", "chosen.json", "cost.json"],
+        ),

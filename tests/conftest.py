@@ -35,3 +35,18 @@ def real_acdc() -> Path:
     if not (ACDC_REAL / "dataset.json").is_file():
         pytest.skip(f"real ACDC copy not found at {ACDC_REAL}")
     return ACDC_REAL
+
+
+@pytest.fixture(scope="session")
+def phantom_slices(phantom_dir, tmp_path_factory):
+    """Train and validation SliceSets of the phantom at 32 px (half / quarter of its patients)."""
+    from mednas.data.prepare import prepare_dataset
+    from mednas.data.slices import load_slices
+
+    out = tmp_path_factory.mktemp("slices")
+    outputs = {k: out / f"{k}.npz" for k in ("train", "val", "test")} | {"summary": out / "data.json"}
+    prepare_dataset(phantom_dir, {"kind": "phantom"}, {"source": "fractions", "seed": 0,
+                    "fractions": {"train": 0.5, "val": 0.25, "test": 0.25}},
+                    {"image_size": 32, "target_spacing": [6.0, 6.0]}, outputs)
+    return load_slices(out / "train.npz"), load_slices(out / "val.npz")
+

@@ -35,3 +35,15 @@ def dataset_input(wildcards):
 # GPU rules ask for one GPU unless the config pins the CPU; `--resources gpu=1` (local
 # profile) then keeps two GPU jobs from sharing a card, and SLURM turns it into --gpus=1.
 GPU = 0 if config.get("device", "auto") == "cpu" else 1
+
+
+def search_inputs(wildcards):
+    """Data, latency table, and the supernet when candidates inherit its weights."""
+    inputs = {
+        "train": f"results/{wildcards.exp}/data/train.npz",
+        "val": f"results/{wildcards.exp}/data/val.npz",
+        "lut": f"results/{wildcards.exp}/latency/lut.csv",
+    }
+    if config["search"]["evaluator"] == "inherit":
+        inputs["supernet"] = f"results/{wildcards.exp}/supernet/supernet.pt"
+    return inputs

@@ -23,6 +23,12 @@ def predict_slices(forward: Callable[[torch.Tensor], torch.Tensor], images: np.n
     return out
 
 
+def metric_names() -> tuple[str, ...]:
+    """Keys of :func:`evaluate_volumes`' result, in a fixed order."""
+    per = tuple(f"{m}_{s}" for m in ("dice", "hd95") for s in STRUCTURES.values())
+    return (*per, "dice_mean", "hd95_mean")
+
+
 def evaluate_volumes(forward: Callable[[torch.Tensor], torch.Tensor], data: SliceSet, device: str,
                      batch_size: int) -> dict[str, float]:
     """Mean over volumes of per-structure Dice and HD95 (in ``data.distance_unit``)."""

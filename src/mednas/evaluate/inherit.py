@@ -1,0 +1,27 @@
+"""Inherited-weight evaluation (MoSegNAS Algorithm 2): supernet slice, BN recalibrated, validated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mednas.data.slices import SliceSet
+from mednas.space.cardiac import Genotype
+from mednas.train.supernet import calibration_batches, evaluate_genotype, load_supernet
+from mednas.train.validation import metric_names
+
+
+class InheritEvaluator:
+    """Dice and HD95 on the validation volumes of a genotype carrying the supernet's weights."""
+
+    name = "inherit"
+
+    def __init__(self, supernet_path: str | Path, train: SliceSet, val: SliceSet, device: str, batch_size: int,
+                 val_batch_size: int, bn_recal_batches: int, seed: int):
+        self.model, self.space, self.arch, self.meta = load_supernet(supernet_path, device)
+        self.calib = calibration_batches(train, device, batch_size, bn_recal_batches, seed)
+        self.val, self.device, self.val_batch_size = val, device, val_batch_size
+        self.metrics = metric_names()
+
+    def __call__(self, genotype: Genotype) -> dict[str, float]:
+        self.space.validate(genotype)
+        return evaluate_genotype(self.model, genotype, self.calib, self.val, self.device, self.val_batch_size)

@@ -1,0 +1,1 @@
+"""Multi-objective architecture search: objectives, archive, Pareto front, strategies, final choice."""

@@ -1,0 +1,68 @@
+"""The final pick of a search: one genotype from its archive by a configurable rule.
+
+- ``knee``: the knee of the feasible Pareto front (see :func:`mednas.search.pareto.knee`);
+- ``closest_to_ideal``: the front point nearest the ideal point (the hybrid MOEA/D paper's rule);
+- ``best_dice``: the highest validation Dice among candidates within every budget;
+- ``indicator_sum``: MSTF-NAS's rule, the highest sum of its two (min-max normalised) indicators
+  among the last generation's feasible candidates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from mednas.errors import ConfigError, MednasError
+from mednas.search.pareto import closest_to_ideal, knee
+from mednas.search.pool import CandidatePool
+
+RULES = ("knee", "closest_to_ideal", "best_dice", "indicator_sum")
+
+
+def check_rule(rule: str, evaluator: str) -> str:
+    if rule not in RULES:
+        raise ConfigError(f"search.choose: unknown rule '{rule}'; choose from {list(RULES)}")
+    if rule == "best_dice" and evaluator == "zerocost":
+        raise ConfigError("search.choose: best_dice needs Dice, which the zerocost evaluator does not measure")
+    if rule == "indicator_sum" and evaluator != "zerocost":
+        raise ConfigError("search.choose: indicator_sum needs search.evaluator zerocost")
+    return rule
+
+
+def choose(pool: CandidatePool, rule: str) -> dict[str, Any]:
+    """The chosen record with the rule and the objective values it was chosen on."""
+    records = pool.records()
+    feasible = [r for r, v in zip(records, pool.objectives.violation(records)) if v <= 0]
+    if not feasible:
+        raise MednasError(f"no candidate of {len(records)} satisfies search.budgets {dict(pool.objectives.budgets)}")
+    front, F = pool.front(records)
+    if rule == "knee":
+        pick = front[knee(F)]
+    elif rule == "closest_to_ideal":
+        pick = front[closest_to_ideal(F)]
+    elif rule == "best_dice":
+        pick = max(feasible, key=lambda r: (r["dice_mean"], -r["flops"]))
+    elif rule == "indicator_sum":
+        last = max(r["generation"] for r in feasible)
+        pick = _indicator_sum(pool, [r for r in feasible if r["generation"] == last])
+    else:
+        raise ConfigError(f"search.choose: unknown rule '{rule}'")
+    objectives = pool.objectives.matrix([pick], records)[0] if pool.objectives.names == ("mstf",) else \
+        pool.objectives.matrix([pick])[0]
+    return {"rule": rule, "key": pick["key"], "genotype": pool.genotype(pick).to_dict(), "record": dict(pick),
+            "objectives": dict(zip(pool.objectives.labels, map(float, objectives))),
+            "on_front": any(r["key"] == pick["key"] for r in front), "front_size": len(front)}
+
+
+def _indicator_sum(pool: CandidatePool, rows: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
+    obj = pool.objectives
+
+    def minmax(v: np.ndarray) -> np.ndarray:
+        span = v.max() - v.min()
+        return (v - v.min()) / span if span > 0 else np.zeros_like(v)
+
+    rows = list(rows)
+    score = sum(minmax(obj.indicator(rows, name)) for name in obj.indicators)
+    return rows[int(np.argmax(score))]

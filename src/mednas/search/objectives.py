@@ -1,0 +1,139 @@
+"""Search objectives and budgets, turned into one minimisation matrix on a common scale.
+
+Every objective is mapped to roughly [0, 1], 0 best, so that hypervolume, knee points and
+MOEA/D's decomposition compare like with like:
+
+- ``dice``: 1 - mean Dice over structures;
+- ``hd95``: mean HD95 / ``scales['hd95_mean']`` (the largest validation-volume diagonal, HD95's worst case);
+- ``params``, ``flops``, ``latency``: value / the most expensive network of the space (largest shape,
+  every attention / fusion / activation tried);
+- ``mstf`` (zero-cost evaluator only): MSTF-NAS Eq. 5, f1 = -p1 - flops and f2 = -p2 + flops with
+  p1, p2 (two indicators) and FLOPs min-max normalised over the set of candidates being compared
+  (one generation during the search; the whole archive for the front), then mapped from
+  [-2, 0] and [-1, 1] to [0, 1].
+
+Budgets are constraints ``value <= limit``; the violation of a candidate is the sum of its
+relative excesses, 0 when feasible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mednas.errors import ConfigError
+
+COLUMN = {"dice": "dice_mean", "hd95": "hd95_mean", "params": "params", "flops": "flops", "latency": "latency_ms"}
+OBJECTIVES = (*COLUMN, "mstf")
+BUDGETS = ("params", "flops", "latency_ms")
+TRAINED = ("inherit", "proxy")
+
+
+@dataclass(frozen=True)
+class Objectives:
+    """What a search minimises, its budgets, and the scales that normalise it."""
+
+    names: tuple[str, ...]
+    budgets: Mapping[str, float] = field(default_factory=dict)
+    scales: Mapping[str, float] = field(default_factory=dict)
+    indicators: tuple[str, str] = ("jacob_cov", "synflow")
+    log_indicators: tuple[str, ...] = ("synflow",)
+
+    @classmethod
+    def from_config(cls, search_cfg: Mapping[str, Any], scales: Mapping[str, float] | None = None) -> Objectives:
+        """Check the ``search`` section's objectives against its evaluator and build."""
+        names = tuple(search_cfg.get("objectives") or ())
+        evaluator = search_cfg.get("evaluator", "inherit")
+        unknown = [n for n in names if n not in OBJECTIVES]
+        if unknown:
+            raise ConfigError(f"search.objectives: unknown {unknown}; choose from {list(OBJECTIVES)}")
+        if len(set(names)) != len(names):
+            raise ConfigError(f"search.objectives: {list(names)} names an objective twice")
+        if evaluator == "zerocost":
+            if names != ("mstf",):
+                raise ConfigError("search.objectives must be [mstf] with search.evaluator zerocost "
+                                  f"(indicators give no Dice or HD95), got {list(names)}")
+        else:
+            if "mstf" in names:
+                raise ConfigError(f"search.objectives: mstf needs search.evaluator zerocost, not {evaluator}")
+            if len(names) < 2:
+                raise ConfigError(f"search.objectives: a multi-objective search needs two or more, got {list(names)}")
+        budgets = {k: float(v) for k, v in (search_cfg.get("budgets") or {}).items() if v is not None}
+        bad = [k for k in budgets if k not in BUDGETS]
+        if bad:
+            raise ConfigError(f"search.budgets: unknown {bad}; choose from {list(BUDGETS)}")
+        if any(v <= 0 for v in budgets.values()):
+            raise ConfigError(f"search.budgets must be positive, got {budgets}")
+        zc = search_cfg.get("zerocost") or {}
+        indicators = tuple(zc.get("indicators", ("jacob_cov", "synflow")))
+        if len(indicators) != 2:
+            raise ConfigError(f"search.zerocost.indicators: MSTF's pair needs exactly two, got {list(indicators)}")
+        return cls(names, budgets, dict(scales or {}), indicators, tuple(zc.get("log_indicators", ("synflow",))))
+
+    @property
+    def labels(self) -> list[str]:
+        """Column names of the normalised objectives."""
+        if self.names == ("mstf",):
+            return ["obj_mstf_f1", "obj_mstf_f2"]
+        return [f"obj_{n}" for n in self.names]
+
+    @property
+    def n_obj(self) -> int:
+        return len(self.labels)
+
+    def _scale(self, column: str) -> float:
+        try:
+            s = float(self.scales[column])
+        except KeyError:
+            raise ConfigError(f"no normalisation scale for objective column '{column}'") from None
+        if not s > 0:
+            raise ConfigError(f"normalisation scale of '{column}' must be positive, got {s}")
+        return s
+
+    def matrix(self, records: Sequence[Mapping[str, Any]], context: Sequence[Mapping[str, Any]] = ()) -> np.ndarray:
+        """(n, n_obj) minimisation matrix of ``records``; mstf normalises over records + context."""
+        if not records:
+            return np.zeros((0, self.n_obj))
+        if self.names == ("mstf",):
+            return self._mstf(list(records), list(context))
+        cols = []
+        for name in self.names:
+            column = COLUMN[name]
+            v = np.array([float(r[column]) for r in records])
+            cols.append(1.0 - v if name == "dice" else v / self._scale(column))
+        return np.stack(cols, axis=1)
+
+    def indicator(self, rows: list[Mapping[str, Any]], name: str) -> np.ndarray:
+        v = np.array([float(r[name]) for r in rows], dtype=float)
+        if name in self.log_indicators:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                v = np.log(np.where(v > 0, v, np.nan))
+        finite = v[np.isfinite(v)]
+        worst = finite.min() if finite.size else 0.0
+        return np.where(np.isfinite(v), v, worst)  # a degenerate score ranks last, never NaN
+
+    def _mstf(self, records: list, context: list) -> np.ndarray:
+        rows = records + context
+
+        def minmax(v: np.ndarray) -> np.ndarray:
+            span = v.max() - v.min()
+            return (v - v.min()) / span if span > 0 else np.zeros_like(v)
+
+        p1 = minmax(self.indicator(rows, self.indicators[0]))[:len(records)]
+        p2 = minmax(self.indicator(rows, self.indicators[1]))[:len(records)]
+        fl = minmax(np.array([float(r["flops"]) for r in rows]))[:len(records)]
+        f1, f2 = -p1 - fl, -p2 + fl
+        return np.stack([(f1 + 2.0) / 2.0, (f2 + 1.0) / 2.0], axis=1)
+
+    def constraints(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """(n, n_budgets) of value / limit - 1 (<= 0 is feasible), budgets in a fixed order."""
+        keys = [k for k in BUDGETS if k in self.budgets]
+        return np.array([[float(r[k]) / self.budgets[k] - 1.0 for k in keys] for r in records]).reshape(len(records), len(keys))
+
+    def violation(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """Sum of relative excesses over the budgets (0 when feasible)."""
+        g = self.constraints(records)
+        return np.clip(g, 0.0, None).sum(axis=1) if g.size else np.zeros(len(records))

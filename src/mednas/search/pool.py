@@ -1,0 +1,119 @@
+"""The candidates of one search run: evaluation through the archive, budget, hypervolume per generation.
+
+Strategies ask the pool to evaluate genotypes. A genotype seen before in this run costs
+nothing and does not count; one found in the archive log of an interrupted run counts (it
+was part of this search) but is not evaluated again; anything else is evaluated, costed and
+appended to the log at once. ``budget`` counts distinct genotypes, so a resumed search
+replays exactly the decisions of the interrupted one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import fields
+from typing import Any
+
+import numpy as np
+
+from mednas.search.archive import ArchiveLog
+from mednas.search.objectives import Objectives
+from mednas.search.pareto import hypervolume, non_dominated
+from mednas.space.cardiac import CardiacSpace, Genotype
+
+log = logging.getLogger("mednas")
+
+GENES = tuple(f.name for f in fields(Genotype))
+COST = ("params", "flops", "latency_ms")
+
+
+def archive_columns(metrics: Sequence[str]) -> list[str]:
+    """Column order of archive.csv for an evaluator with ``metrics``."""
+    return ["generation", "phase", "key", *GENES, *metrics, *COST, "eval_seconds"]
+
+
+class CandidatePool:
+    """Evaluates, caches and counts the candidates of one search."""
+
+    def __init__(self, space: CardiacSpace, evaluator: Callable[[Genotype], Mapping[str, float]],
+                 cost: Callable[[Genotype], Mapping[str, float]], objectives: Objectives, archive: ArchiveLog,
+                 budget: int):
+        self.space, self.evaluator, self.cost = space, evaluator, cost
+        self.objectives, self.archive, self.budget = objectives, archive, budget
+        self.seen: dict[str, dict[str, Any]] = {}
+        self.history: list[dict[str, Any]] = []
+        self.computed = self.repeats = 0
+        self.replayed_keys: set[str] = set()
+
+    @property
+    def replayed(self) -> int:
+        return len(self.replayed_keys)
+
+    @property
+    def remaining(self) -> int:
+        return self.budget - len(self.seen)
+
+    def known(self, g: Genotype) -> bool:
+        return g.key() in self.seen
+
+    def genotype(self, record: Mapping[str, Any]) -> Genotype:
+        return self.space.from_dict({k: record[k] for k in GENES})
+
+    def evaluate(self, genotypes: Iterable[Genotype], generation: int, phase: str) -> list[dict[str, Any]]:
+        """Records of ``genotypes`` in order, evaluating only what neither this run nor the log has."""
+        out = []
+        for g in genotypes:
+            key = self.space.validate(g).key()
+            record = self.seen.get(key)
+            if record is not None:
+                self.repeats += 1
+            else:
+                record = self.archive.get(key)
+                if record is not None:
+                    self.replayed_keys.add(key)
+                else:
+                    record = self._compute(g, generation, phase)
+                    self.computed += 1
+                self.seen[key] = record
+            out.append(record)
+        return out
+
+    def _compute(self, g: Genotype, generation: int, phase: str) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        metrics = dict(self.evaluator(g))
+        cost = dict(self.cost(g))
+        record = {"generation": generation, "phase": phase, "key": g.key(), **g.to_dict(), **metrics, **cost,
+                  "eval_seconds": round(time.perf_counter() - t0, 4)}
+        self.archive.append(record)
+        log.info("candidate %d/%d (gen %d, %s) %s: %s, %.2f s", len(self.seen) + 1, self.budget, generation, phase,
+                 g.key(), ", ".join(f"{m} {record[m]:.4g}" for m in (*metrics, *cost) if m in
+                                    ("dice_mean", "hd95_mean", "flops", "latency_ms", *self.objectives.indicators)),
+                 record["eval_seconds"])
+        return record
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every distinct candidate of this run, in the order first seen."""
+        return list(self.seen.values())
+
+    def matrix(self, records: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+        """Normalised objectives (mstf: normalised within ``records``) and budget violations."""
+        return self.objectives.matrix(records), self.objectives.violation(records)
+
+    def front(self, records: Sequence[Mapping[str, Any]] | None = None) -> tuple[list[dict[str, Any]], np.ndarray]:
+        """Feasible non-dominated records (archive-wide normalisation) and their objective rows."""
+        records = self.records() if records is None else list(records)
+        F, cv = self.matrix(records)
+        feasible = np.flatnonzero(cv <= 0)
+        idx = feasible[non_dominated(F[feasible])] if len(feasible) else feasible
+        return [records[i] for i in idx], F[idx]
+
+    def end_generation(self, generation: int) -> dict[str, Any]:
+        """Record the hypervolume of everything evaluated so far."""
+        front, F = self.front()
+        row = {"generation": generation, "candidates": len(self.seen), "front_size": len(front),
+               "hypervolume": hypervolume(F)}
+        self.history.append(row)
+        log.info("generation %d: %d candidates, front %d, hypervolume %.4f", generation, len(self.seen),
+                 len(front), row["hypervolume"])
+        return row

@@ -1,0 +1,158 @@
+"""Pipeline stage of the search package: config sections and files in, search artifacts out."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import shutil
+import time
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mednas.atomic import atomic_outputs
+from mednas.cost.candidate import CandidateCost
+from mednas.cost.complexity import genotype_cost
+from mednas.cost.latency import LatencyTable, device_name
+from mednas.csvio import write_rows
+from mednas.data.slices import SliceSet, load_slices
+from mednas.errors import ConfigError
+from mednas.metrics.segmentation import volume_diagonal
+from mednas.models.cardiac_net import ArchSettings
+from mednas.provenance import sha256_file
+from mednas.search.archive import ArchiveLog
+from mednas.search.choose import check_rule, choose
+from mednas.search.objectives import Objectives
+from mednas.search.pool import CandidatePool, archive_columns
+from mednas.search.strategies import STRATEGIES, StrategySettings, run_strategy
+from mednas.space.cardiac import CardiacSpace
+from mednas.train.loop import TrainSettings
+from mednas.train.stages import fingerprint
+
+log = logging.getLogger("mednas")
+
+EVALUATORS = ("inherit", "proxy", "zerocost")
+
+
+def objective_scales(space: CardiacSpace, arch: ArchSettings, image_size: int, table: LatencyTable, device: str,
+                     val: SliceSet) -> dict[str, float]:
+    """Normalisers: the costliest network of the space, and HD95's worst case on the validation volumes."""
+    big = space.largest()
+    shapes = [replace(big, attention=a, fusion=f) for a, f in itertools.product(space.attentions, space.fusions)]
+    costs = [genotype_cost(g, arch, image_size) for g in shapes]
+    latency = max(table.predict(replace(g, activation=act), arch, device, image_size)
+                  for g in shapes for act in space.activations)
+    diag = max(volume_diagonal((rows.stop - rows.start, *val.image.shape[1:]), spacing)
+               for _, rows, spacing in val.volumes())
+    return {"params": max(c["params"] for c in costs), "flops": max(c["flops"] for c in costs),
+            "latency_ms": latency, "hd95_mean": diag}
+
+
+def make_evaluator(kind: str, search_cfg: Mapping, train_cfg: Mapping, supernet_cfg: Mapping, arch: ArchSettings,
+                   train: SliceSet, val: SliceSet, supernet: str | None, device: str, seed: int):
+    """The candidate evaluator named by ``search.evaluator``."""
+    if kind == "inherit":
+        from mednas.evaluate.inherit import InheritEvaluator
+
+        if not supernet:
+            raise ConfigError("search.evaluator inherit needs the trained supernet (supernet.pt)")
+        return InheritEvaluator(supernet, train, val, device, int(train_cfg.get("batch_size", 16)),
+                                int(train_cfg.get("val_batch_size", 32)), int(supernet_cfg["bn_recal_batches"]), seed)
+    if kind == "proxy":
+        from mednas.evaluate.proxy import ProxyEvaluator
+
+        proxy = search_cfg.get("proxy") or {}
+        settings = TrainSettings.from_config(train_cfg, epochs=int(proxy.get("epochs", 2)),
+                                             steps_per_epoch=proxy.get("steps_per_epoch"))
+        return ProxyEvaluator(arch, train, val, settings, device, seed)
+    if kind == "zerocost":
+        from mednas.evaluate.zerocost import ZeroCostEvaluator, check_indicators
+
+        zc = search_cfg.get("zerocost") or {}
+        check_indicators(zc.get("indicators", ("jacob_cov", "synflow")))
+        return ZeroCostEvaluator(arch, train, int(zc.get("batch_size", 8)), device, seed)
+    raise ConfigError(f"search.evaluator: unknown '{kind}'; choose from {list(EVALUATORS)}")
+
+
+def run_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, arch_cfg: Mapping, train_cfg: Mapping,
+               supernet_cfg: Mapping, seed: int, device: str, train_path: str, val_path: str, lut_path: str,
+               supernet_path: str | None, work_dir: str, outputs: Mapping[str, str]) -> dict[str, Any]:
+    """Search with ``strategy``; write archive, pareto, hypervolume, chosen and cost files together.
+
+    ``outputs`` maps archive, pareto, hypervolume, chosen, cost to paths. The live archive log
+    lives in ``work_dir`` until every output is written, so a killed run resumes from it.
+    """
+    t0 = time.perf_counter()
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"unknown search strategy '{strategy}'; choose from {sorted(STRATEGIES)}")
+    kind = search_cfg.get("evaluator", "inherit")
+    rule = check_rule(search_cfg.get("choose", "knee"), kind)
+    space, arch = CardiacSpace.from_config(space_cfg), ArchSettings.from_config(arch_cfg)
+    settings = StrategySettings.from_config({**search_cfg, "seed": int(search_cfg.get("seed", seed))})
+    train, val = load_slices(train_path), load_slices(val_path)
+    image_size = int(train.image.shape[-1])
+    table, dev_name = LatencyTable.read_csv(lut_path), device_name(device)
+    objectives = Objectives.from_config(search_cfg, objective_scales(space, arch, image_size, table, dev_name, val))
+    evaluator = make_evaluator(kind, search_cfg, train_cfg, supernet_cfg, arch, train, val,
+                               supernet_path if kind == "inherit" else None, device, seed)
+    inputs = [train_path, val_path, lut_path] + ([supernet_path] if kind == "inherit" else [])
+    fp = fingerprint(strategy, dict(search_cfg), dict(space_cfg), dict(arch_cfg), dict(train_cfg),
+                     dict(supernet_cfg), seed, dev_name, [sha256_file(p) for p in inputs])
+    archive = ArchiveLog(Path(work_dir) / "archive.csv", archive_columns(evaluator.metrics), fp)
+    pool = CandidatePool(space, evaluator, CandidateCost(arch, image_size, table, dev_name), objectives, archive,
+                         settings.budget)
+    log.info("search %s: evaluator %s, objectives %s, budgets %s, %d candidates (%d x %d) on %s", strategy, kind,
+             list(objectives.names), dict(objectives.budgets), settings.budget, settings.population,
+             settings.generations, dev_name)
+    info = run_strategy(strategy, pool, settings)
+    chosen = choose(pool, rule)
+    records = pool.records()
+    front, F = pool.front(records)
+    pareto = [{**r, **dict(zip(objectives.labels, map(float, row)))} for r, row in zip(front, F)]
+    wall = time.perf_counter() - t0
+    cost = search_cost(pool, kind, strategy, device, dev_name, wall, supernet_path, search_cfg)
+    chosen |= {"strategy": strategy, "evaluator": kind, "objectives_used": list(objectives.names),
+               "budgets": dict(objectives.budgets), "strategy_info": info, "scales": objectives.scales}
+    paths = [outputs[k] for k in ("archive", "pareto", "hypervolume", "chosen", "cost")]
+    with atomic_outputs(paths) as (t_archive, t_pareto, t_hv, t_chosen, t_cost):
+        write_rows(t_archive, records, archive.columns)
+        write_rows(t_pareto, pareto, [*archive.columns, *objectives.labels])
+        write_rows(t_hv, pool.history, ["generation", "candidates", "front_size", "hypervolume"])
+        t_chosen.write_text(json.dumps(chosen, indent=1) + "\n")
+        t_cost.write_text(json.dumps(cost, indent=1) + "\n")
+    shutil.rmtree(work_dir, ignore_errors=True)
+    log.info("search %s done: %d candidates (%d evaluated now, %d from an earlier run), front %d, chosen %s, "
+             "%.0f s", strategy, len(records), pool.computed, pool.replayed, len(front), chosen["key"], wall)
+    return {"chosen": chosen, "cost": cost}
+
+
+def search_cost(pool: CandidatePool, kind: str, strategy: str, device: str, dev_name: str, wall: float,
+                supernet_path: str | None, search_cfg: Mapping) -> dict[str, Any]:
+    """Wall time, device hours and candidate counts, the supernet's training shared among the strategies."""
+    records = pool.records()
+    eval_seconds = sum(r["eval_seconds"] for r in records)
+    replayed_seconds = sum(r["eval_seconds"] for r in records if r["key"] in pool.replayed_keys)
+    supernet_seconds, share = 0.0, 0.0
+    if kind == "inherit" and supernet_path:
+        meta = torch.load(supernet_path, map_location="cpu", weights_only=False)["meta"]
+        supernet_seconds = float(meta.get("train_seconds", 0.0))
+        share = 1.0 / max(1, len(search_cfg.get("strategies") or [strategy]))
+    search_seconds = wall + replayed_seconds
+    device_hours = (search_seconds + share * supernet_seconds) / 3600
+    return {
+        "strategy": strategy, "evaluator": kind, "device": device, "device_name": dev_name,
+        "candidates": len(records), "budget": pool.budget, "evaluated_this_run": pool.computed,
+        "from_earlier_run": pool.replayed, "repeat_proposals": pool.repeats,
+        "evaluation_seconds": round(eval_seconds, 3),
+        "candidates_per_minute": round(60 * len(records) / eval_seconds, 3) if eval_seconds else None,
+        "wall_seconds": round(wall, 3), "search_seconds": round(search_seconds, 3),
+        "supernet_seconds": round(supernet_seconds, 3), "supernet_share": share,
+        "device_hours": device_hours, "gpu_hours": device_hours if device.startswith("cuda") else None,
+        "note": "search_seconds = this run's wall time + evaluation time of candidates taken from an "
+                "interrupted run; device_hours adds supernet_share x supernet_seconds",
+    }
+

@@ -1,0 +1,303 @@
+"""Search strategies over the cardiac space, each driving a :class:`CandidatePool`.
+
+- ``ga``: CardiacNAS Algorithm 1. Random initial population; binary tournament parent
+  selection on (feasibility, non-domination rank, crowding); uniform + blend crossover and
+  resample / jitter mutation (``CardiacSpace``); elitist replacement keeping the best
+  ``population`` of parents and offspring by the same order.
+- ``nsga2``: pymoo's NSGA-II over the same genes as mixed variables (integers, reals, choices).
+- ``moead_sa``: pymoo's MOEA/D (the batch variant, one offspring per sub-problem per
+  generation) on an integer encoding of the genes, then simulated annealing from the
+  ``sa_solutions`` final solutions closest to the origin; the annealing walk moves by the
+  Metropolis rule on the mean normalised objective and a move replaces a solution's best only
+  when it improves every objective (003's acceptance of a "best").
+- ``random``: random distinct genotypes in batches of ``population``.
+
+All stop when the pool's budget (distinct candidates) is spent; pymoo's last generation can
+overshoot it by less than one population, and moead_sa's annealing always takes its
+``sa_solutions x sa_steps`` moves after MOEA/D has spent the rest (cost.json reports the
+exact count).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from mednas.errors import ConfigError
+from mednas.search.pareto import survival_order
+from mednas.search.pool import CandidatePool
+from mednas.space.cardiac import CardiacSpace, Genotype
+
+log = logging.getLogger("mednas")
+
+
+@dataclass(frozen=True)
+class StrategySettings:
+    """Config section ``search`` (the parts strategies use)."""
+
+    population: int = 10
+    generations: int = 20
+    seed: int = 0
+    # ga
+    crossover_rate: float = 0.9
+    uniform_p: float = 0.5
+    mutation_rate: float = 0.2
+    jitter: float = 0.1
+    # moead_sa
+    neighbours: int = 3
+    prob_neighbour_mating: float = 0.9
+    resolution: float = 0.01
+    sa_solutions: int = 3
+    sa_steps: int = 3
+    sa_t0: float = 0.05
+    sa_cooling: float = 0.8
+    sa_mutation_rate: float = 0.3
+    penalty: float = 10.0
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any]) -> StrategySettings:
+        flat = {k: cfg[k] for k in ("population", "generations", "seed") if k in cfg}
+        for section in ("ga", "moead_sa"):
+            flat.update(cfg.get(section) or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(flat) - known)
+        if unknown:
+            raise ConfigError(f"search: unknown strategy setting(s) {unknown}")
+        s = cls(**flat)
+        if s.population < 2 or s.generations < 1:
+            raise ConfigError(f"search.population must be >= 2 and search.generations >= 1, got {s.population}, "
+                              f"{s.generations}")
+        return s
+
+    @property
+    def budget(self) -> int:
+        """Distinct candidates a search may evaluate: population x generations (the paper's 10 x 20 = 200)."""
+        return self.population * self.generations
+
+    @property
+    def max_generations(self) -> int:
+        # Generations of repeats only (a converged population) must end the search too.
+        return 5 * self.generations + 5
+
+
+def _distinct_new(pool: CandidatePool, n: int, draw, tries_per: int = 100) -> list[Genotype]:
+    out: dict[str, Genotype] = {}
+    for _ in range(n * tries_per):
+        if len(out) >= n:
+            break
+        g = draw()
+        if not pool.known(g) and g.key() not in out:
+            out[g.key()] = g
+    return list(out.values())
+
+
+# -- ga ---------------------------------------------------------------------------------
+def run_ga(pool: CandidatePool, s: StrategySettings) -> dict[str, Any]:
+    space, rng = pool.space, random.Random(s.seed)
+    gen = 1
+    pop = pool.evaluate(_distinct_new(pool, min(s.population, pool.remaining), lambda: space.sample(rng)), gen, "init")
+    pool.end_generation(gen)
+    while pool.remaining > 0 and gen < s.max_generations:
+        gen += 1
+        F, cv = pool.matrix(pop)
+        order = survival_order(F, cv)
+        position = np.empty(len(pop), dtype=int)
+        position[order] = np.arange(len(pop))
+
+        def tournament() -> Genotype:
+            a, b = rng.randrange(len(pop)), rng.randrange(len(pop))
+            return pool.genotype(pop[a if position[a] <= position[b] else b])
+
+        def child() -> Genotype:
+            a, b = tournament(), tournament()
+            c = space.crossover(a, b, rng, s.uniform_p) if rng.random() < s.crossover_rate else a
+            return space.mutate(c, rng, s.mutation_rate, s.jitter)
+
+        children = _distinct_new(pool, min(s.population, pool.remaining), child)
+        if not children:
+            log.info("ga: no new offspring in generation %d; the search ends early", gen)
+            break
+        merged = pop + pool.evaluate(children, gen, "offspring")
+        F, cv = pool.matrix(merged)
+        pop = [merged[i] for i in survival_order(F, cv)[:s.population]]
+        pool.end_generation(gen)
+    return {"generations": gen}
+
+
+# -- random -----------------------------------------------------------------------------
+def run_random(pool: CandidatePool, s: StrategySettings) -> dict[str, Any]:
+    space, rng = pool.space, random.Random(s.seed)
+    gen = 0
+    while pool.remaining > 0 and gen < s.max_generations:
+        gen += 1
+        batch = _distinct_new(pool, min(s.population, pool.remaining), lambda: space.sample(rng))
+        if not batch:
+            break
+        pool.evaluate(batch, gen, "random")
+        pool.end_generation(gen)
+    return {"generations": gen}
+
+
+# -- pymoo strategies -------------------------------------------------------------------
+def _ask_tell(pool: CandidatePool, s: StrategySettings, algorithm, problem, decode, phase: str,
+              budget: int, objective) -> int:
+    """Drive a pymoo algorithm by ask / tell until ``budget`` distinct candidates are seen."""
+    from pymoo.termination.max_gen import MaximumGenerationTermination
+
+    algorithm.setup(problem, termination=MaximumGenerationTermination(s.max_generations), seed=s.seed)
+    gen = 0
+    while len(pool.seen) < budget and algorithm.has_next():
+        infills = algorithm.ask()
+        gen += 1
+        records = pool.evaluate([decode(x) for x in infills.get("X")], gen, phase)
+        objective(infills, records)
+        algorithm.tell(infills=infills)
+        pool.end_generation(gen)
+    return gen
+
+
+def _genes(space: CardiacSpace) -> dict:
+    from pymoo.core.variable import Choice, Integer, Real
+
+    return {
+        "filters": Integer(bounds=space.filters), "kernel": Choice(options=list(space.kernels)),
+        "layers": Integer(bounds=space.layers), "dropout": Real(bounds=space.dropout),
+        "attention": Choice(options=list(space.attentions)), "fusion": Choice(options=list(space.fusions)),
+        "activation": Choice(options=list(space.activations)), "res_scale": Real(bounds=space.res_scale),
+    }
+
+
+def _from_mixed(space: CardiacSpace, x: Mapping[str, Any]) -> Genotype:
+    return space.validate(Genotype(
+        filters=int(x["filters"]), kernel=int(x["kernel"]), layers=int(x["layers"]),
+        dropout=round(float(x["dropout"]), 3), attention=str(x["attention"]), fusion=str(x["fusion"]),
+        activation=str(x["activation"]), res_scale=round(float(x["res_scale"]), 3)))
+
+
+def run_nsga2(pool: CandidatePool, s: StrategySettings) -> dict[str, Any]:
+    from pymoo.algorithms.moo.nsga2 import NSGA2
+    from pymoo.core.mixed import MixedVariableDuplicateElimination, MixedVariableMating, MixedVariableSampling
+    from pymoo.core.problem import Problem
+
+    n_constr = pool.objectives.constraints([{k: 1.0 for k in ("params", "flops", "latency_ms")}]).shape[1]
+    problem = Problem(vars=_genes(pool.space), n_obj=pool.objectives.n_obj, n_ieq_constr=n_constr)
+    algorithm = NSGA2(pop_size=s.population, sampling=MixedVariableSampling(),
+                      mating=MixedVariableMating(eliminate_duplicates=MixedVariableDuplicateElimination()),
+                      eliminate_duplicates=MixedVariableDuplicateElimination())
+
+    def objective(infills, records):
+        infills.set("F", pool.objectives.matrix(records))
+        if n_constr:
+            infills.set("G", pool.objectives.constraints(records))
+
+    gens = _ask_tell(pool, s, algorithm, problem, lambda x: _from_mixed(pool.space, x), "nsga2", pool.budget,
+                     objective)
+    return {"generations": gens}
+
+
+class IntegerCoding:
+    """The genotype as integers: filters, kernel index, layers, dropout step, choice indices, res_scale step."""
+
+    def __init__(self, space: CardiacSpace, resolution: float):
+        self.space, self.res = space, resolution
+        steps = [round((hi - lo) / resolution) for lo, hi in (space.dropout, space.res_scale)]
+        self.xl = np.array([space.filters[0], 0, space.layers[0], 0, 0, 0, 0, 0])
+        self.xu = np.array([space.filters[1], len(space.kernels) - 1, space.layers[1], steps[0],
+                            len(space.attentions) - 1, len(space.fusions) - 1, len(space.activations) - 1, steps[1]])
+
+    def decode(self, x: np.ndarray) -> Genotype:
+        x = np.clip(np.rint(np.asarray(x, float)).astype(int), self.xl, self.xu)
+        sp = self.space
+        return sp.validate(Genotype(
+            filters=int(x[0]), kernel=sp.kernels[x[1]], layers=int(x[2]),
+            dropout=round(min(sp.dropout[1], sp.dropout[0] + x[3] * self.res), 3),
+            attention=sp.attentions[x[4]], fusion=sp.fusions[x[5]], activation=sp.activations[x[6]],
+            res_scale=round(min(sp.res_scale[1], sp.res_scale[0] + x[7] * self.res), 3)))
+
+
+def _penalised(pool: CandidatePool, records, penalty: float) -> np.ndarray:
+    # pymoo's MOEA/D takes no constraints: budgets become a penalty on every objective.
+    F, cv = pool.matrix(records)
+    return F + penalty * cv[:, None]
+
+
+def run_moead_sa(pool: CandidatePool, s: StrategySettings) -> dict[str, Any]:
+    from pymoo.algorithms.moo.moead import ParallelMOEAD
+    from pymoo.core.problem import Problem
+    from pymoo.operators.crossover.sbx import SBX
+    from pymoo.operators.mutation.pm import PM
+    from pymoo.operators.repair.rounding import RoundingRepair
+    from pymoo.operators.sampling.rnd import IntegerRandomSampling
+    from pymoo.util.ref_dirs import get_reference_directions
+
+    m = pool.objectives.n_obj
+    ref_dirs = (get_reference_directions("uniform", 2, n_partitions=s.population - 1) if m == 2 else
+                get_reference_directions("energy", m, s.population, seed=s.seed))
+    coding = IntegerCoding(pool.space, s.resolution)
+    problem = Problem(n_var=len(coding.xl), n_obj=m, xl=coding.xl, xu=coding.xu, vtype=int)
+    algorithm = ParallelMOEAD(
+        ref_dirs, n_neighbors=min(s.neighbours, len(ref_dirs)), prob_neighbor_mating=s.prob_neighbour_mating,
+        sampling=IntegerRandomSampling(), crossover=SBX(prob=1.0, eta=20, vtype=float, repair=RoundingRepair()),
+        mutation=PM(eta=20, vtype=float, repair=RoundingRepair()))
+    sa_budget = s.sa_solutions * s.sa_steps
+    moead_budget = max(pool.budget - sa_budget, s.population)
+
+    def objective(infills, records):
+        infills.set("F", _penalised(pool, records, s.penalty))
+
+    gens = _ask_tell(pool, s, algorithm, problem, coding.decode, "moead", moead_budget, objective)
+    final = pool.evaluate([coding.decode(x) for x in algorithm.pop.get("X")], gens, "moead")  # cached
+    unique = list({r["key"]: r for r in final}.values())
+    F = _penalised(pool, unique, s.penalty)
+    starts = [unique[i] for i in np.argsort(np.linalg.norm(F, axis=1), kind="stable")[:s.sa_solutions]]
+    refined = []
+    for i, start in enumerate(starts):
+        refined.append(anneal(pool, s, start, gens + 1 + i))
+        pool.end_generation(gens + 1 + i)
+    return {"generations": gens, "sa": refined}
+
+
+def anneal(pool: CandidatePool, s: StrategySettings, start: Mapping[str, Any], generation: int) -> dict[str, Any]:
+    """Simulated annealing from ``start``; returns the start, the best found and the moves accepted."""
+    rng = random.Random(s.seed * 7_919 + generation)
+    context = list(pool.seen.values())  # mstf normalisation: against every candidate so far
+
+    def energies(records):
+        F, cv = pool.objectives.matrix(records, context), pool.objectives.violation(records)
+        return F, F.mean(axis=1) + s.penalty * cv
+
+    current = best = dict(start)
+    temperature, accepted, improved = s.sa_t0, 0, 0
+    for _ in range(s.sa_steps):
+        g = pool.genotype(current)
+        moves = _distinct_new(pool, 1, lambda: pool.space.mutate(g, rng, s.sa_mutation_rate, s.jitter))
+        if not moves:
+            break
+        (candidate,) = pool.evaluate(moves, generation, "sa")
+        F, e = energies([current, candidate, best])
+        delta = e[1] - e[0]
+        if delta < 0 or rng.random() < math.exp(-delta / max(temperature, 1e-12)):
+            current, accepted = candidate, accepted + 1
+        feasible = pool.objectives.violation([candidate])[0] <= 0
+        if feasible and np.all(F[1] <= F[2]) and np.any(F[1] < F[2]):
+            best, improved = candidate, improved + 1
+        temperature *= s.sa_cooling
+    return {"start": start["key"], "best": best["key"], "moves_accepted": accepted, "best_improved": improved}
+
+
+STRATEGIES = {"ga": run_ga, "nsga2": run_nsga2, "moead_sa": run_moead_sa, "random": run_random}
+
+
+def run_strategy(name: str, pool: CandidatePool, settings: StrategySettings) -> dict[str, Any]:
+    """Run strategy ``name`` to the pool's budget; returns what the strategy reports about itself."""
+    try:
+        fn = STRATEGIES[name]
+    except KeyError:
+        raise ConfigError(f"unknown search strategy '{name}'; choose from {sorted(STRATEGIES)}") from None
+    return fn(pool, settings)

@@ -1,0 +1,219 @@
+"""Search: Pareto / hypervolume on hand-made points, objectives, archive log, every strategy end to end."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from mednas.errors import ConfigError
+from mednas.search.archive import ArchiveLog, read_records
+from mednas.search.choose import check_rule, choose
+from mednas.search.objectives import Objectives
+from mednas.search.pareto import closest_to_ideal, hypervolume, knee, non_dominated, survival_order
+from mednas.search.pool import CandidatePool, archive_columns
+from mednas.search.strategies import STRATEGIES, IntegerCoding, StrategySettings, run_strategy
+from mednas.space.cardiac import CardiacSpace
+
+SPACE = CardiacSpace(filters=(8, 16))
+SCALES = {"params": 1e6, "flops": 1e9, "latency_ms": 100.0, "hd95_mean": 100.0}
+
+
+# -- Pareto, hypervolume, picks ---------------------------------------------------------------
+def test_non_dominated_on_hand_made_points():
+    F = np.array([[0, 1], [0.5, 0.5], [1, 0], [0.6, 0.6], [0.2, 0.9], [0.5, 0.5]])
+    # (0.6, 0.6) is dominated by (0.5, 0.5); the duplicate (0.5, 0.5) is kept (nothing dominates it)
+    assert non_dominated(F).tolist() == [0, 1, 2, 4, 5]
+    assert non_dominated(np.zeros((0, 2))).tolist() == []
+
+
+def test_hypervolume_on_hand_made_points():
+    # Three staircase points, reference 1.1: 1.1 x 0.1 + 0.6 x 0.5 + 0.1 x 0.5 = 0.46
+    assert hypervolume(np.array([[0, 1], [0.5, 0.5], [1, 0]])) == pytest.approx(0.46)
+    # A dominated point adds nothing; one point in 3-D is a box
+    assert hypervolume(np.array([[0, 1], [0.5, 0.5], [1, 0], [0.7, 0.7]])) == pytest.approx(0.46)
+    assert hypervolume(np.array([[0.5, 0.5, 0.5]])) == pytest.approx(0.6 ** 3)
+    assert hypervolume(np.array([[0.5, 0.5]]), reference=2.0) == pytest.approx(2.25)
+    assert hypervolume(np.zeros((0, 2))) == 0.0
+
+
+def test_knee_and_closest_to_ideal():
+    convex = np.array([[0, 1], [0.1, 0.3], [0.3, 0.1], [1, 0], [0.05, 0.6]])
+    assert knee(convex) in (1, 2)  # the bulge of a symmetric front
+    assert knee(np.array([[0, 1], [0.15, 0.35], [0.3, 0.1], [1, 0]])) == 2
+    straight = np.array([[0, 1], [0.5, 0.5], [1, 0]])
+    assert knee(straight) == 1 and closest_to_ideal(straight) == 1
+    assert closest_to_ideal(np.array([[0, 10], [4, 4], [10, 0]])) == 1
+
+
+def test_survival_order_puts_feasible_first_then_least_violation():
+    F = np.array([[0.0, 0.0], [0.5, 0.5], [0.9, 0.9], [0.2, 0.8]])
+    violation = np.array([2.0, 0.0, 0.0, 0.5])
+    assert survival_order(F, violation).tolist() == [1, 2, 3, 0]
+
+
+# -- objectives -----------------------------------------------------------------------------
+def test_objective_matrix_and_budgets():
+    obj = Objectives.from_config({"evaluator": "inherit", "objectives": ["dice", "hd95", "flops"],
+                                  "budgets": {"params": 5e5, "flops": None}}, SCALES)
+    recs = [{"dice_mean": 0.8, "hd95_mean": 10.0, "flops": 2e8, "params": 4e5, "latency_ms": 1.0},
+            {"dice_mean": 0.6, "hd95_mean": 50.0, "flops": 5e8, "params": 1e6, "latency_ms": 1.0}]
+    np.testing.assert_allclose(obj.matrix(recs), [[0.2, 0.1, 0.2], [0.4, 0.5, 0.5]])
+    np.testing.assert_allclose(obj.violation(recs), [0.0, 1.0])
+    assert obj.labels == ["obj_dice", "obj_hd95", "obj_flops"]
+
+
+def test_mstf_pair_normalises_within_the_compared_set():
+    obj = Objectives.from_config({"evaluator": "zerocost", "objectives": ["mstf"],
+                                  "zerocost": {"indicators": ["jacob_cov", "grad_norm"], "log_indicators": []}})
+    recs = [{"jacob_cov": 10.0, "grad_norm": 1.0, "flops": 100.0},
+            {"jacob_cov": 20.0, "grad_norm": 3.0, "flops": 300.0},
+            {"jacob_cov": 15.0, "grad_norm": 2.0, "flops": 200.0}]
+    # p1 = (0, 1, .5), p2 = (0, 1, .5), flops = (0, 1, .5); f1 = -p1 - fl, f2 = -p2 + fl; mapped to [0, 1]
+    np.testing.assert_allclose(obj.matrix(recs), [[1.0, 0.5], [0.0, 0.5], [0.5, 0.5]])
+    # the same candidate scores differently against another generation: per-generation normalisation
+    np.testing.assert_allclose(obj.matrix(recs[:1], context=recs[1:2]), [[1.0, 0.5]])
+
+
+@pytest.mark.parametrize("cfg, message", [
+    ({"evaluator": "inherit", "objectives": ["dice", "accuracy"]}, "unknown"),
+    ({"evaluator": "zerocost", "objectives": ["dice", "flops"]}, "must be \\[mstf\\]"),
+    ({"evaluator": "proxy", "objectives": ["mstf"]}, "needs search.evaluator zerocost"),
+    ({"evaluator": "inherit", "objectives": ["dice"]}, "two or more"),
+    ({"evaluator": "inherit", "objectives": ["dice", "flops"], "budgets": {"memory": 3}}, "search.budgets"),
+])
+def test_bad_objective_settings_name_the_key(cfg, message):
+    with pytest.raises(ConfigError, match=message):
+        Objectives.from_config(cfg, SCALES)
+
+
+def test_choose_rules_check_the_evaluator():
+    with pytest.raises(ConfigError, match="best_dice"):
+        check_rule("best_dice", "zerocost")
+    with pytest.raises(ConfigError, match="unknown rule"):
+        check_rule("vote", "inherit")
+
+
+# -- archive log ----------------------------------------------------------------------------
+def _record(key: str, **extra):
+    g = SPACE.sample(random.Random(key))
+    return {"generation": 1, "phase": "init", **g.to_dict(), "key": key, "dice_mean": 0.5, "params": 10,
+            "flops": 20, "latency_ms": 0.1, "eval_seconds": 0.25, **extra}
+
+
+def test_archive_log_reloads_drops_partial_line_and_discards_other_runs(tmp_path):
+    cols = archive_columns(["dice_mean"])
+    path = tmp_path / "archive.csv"
+    log = ArchiveLog(path, cols, "fp1")
+    log.append(_record("a", dice_mean=0.1234567890123))
+    log.append(_record("b"))
+    with open(path, "a") as f:
+        f.write("1,init,c,8,3")  # a kill in the middle of a line
+    again = ArchiveLog(path, cols, "fp1")
+    assert list(again.records) == ["a", "b"]
+    assert again.get("a")["dice_mean"] == 0.1234567890123  # exact round trip
+    assert path.read_text().endswith("\n")
+    other = ArchiveLog(path, cols, "fp2")  # other settings: never mixed in
+    assert other.records == {} and read_records(path) == []
+
+
+# -- strategies end to end on a cheap, deterministic evaluator ------------------------------------
+class FakeEvaluator:
+    """Dice grows with filters and layers and falls with dropout; counts its calls."""
+
+    metrics = ("dice_mean", "hd95_mean")
+
+    def __init__(self, fail_after: int | None = None):
+        self.calls, self.fail_after = 0, fail_after
+
+    def __call__(self, g):
+        if self.fail_after is not None and self.calls >= self.fail_after:
+            raise KeyboardInterrupt("simulated kill")
+        self.calls += 1
+        dice = 0.3 + 0.02 * g.filters + 0.05 * g.layers - 0.2 * g.dropout + 0.01 * g.kernel
+        return {"dice_mean": dice, "hd95_mean": 50 - 20 * dice + g.res_scale}
+
+
+def fake_cost(g):
+    flops = g.filters ** 2 * g.kernel ** 2 * g.layers * 1e5 * (2 if g.attention == "self" else 1)
+    return {"params": g.filters * g.layers * 1000, "flops": int(flops), "latency_ms": flops / 1e7}
+
+
+def make_pool(tmp_path, evaluator, budget, objectives=("dice", "flops"), budgets=None, fp="fp"):
+    obj = Objectives.from_config({"evaluator": "inherit", "objectives": list(objectives),
+                                  "budgets": budgets or {}}, SCALES)
+    log = ArchiveLog(tmp_path / "log.csv", archive_columns(evaluator.metrics), fp)
+    return CandidatePool(SPACE, evaluator, fake_cost, obj, log, budget)
+
+
+SETTINGS = StrategySettings(population=6, generations=4, seed=3, sa_solutions=2, sa_steps=2)
+
+
+@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+def test_each_strategy_runs_a_tiny_search(tmp_path, strategy):
+    pool = make_pool(tmp_path, FakeEvaluator(), SETTINGS.budget)
+    info = run_strategy(strategy, pool, SETTINGS)
+    records = pool.records()
+    keys = [r["key"] for r in records]
+    assert len(keys) == len(set(keys))  # the archive never holds a genotype twice
+    assert SETTINGS.budget <= len(records) < SETTINGS.budget + SETTINGS.population
+    assert len(read_records(tmp_path / "log.csv")) == len(records) == pool.computed
+    hv = [row["hypervolume"] for row in pool.history]
+    assert all(b >= a - 1e-12 for a, b in zip(hv, hv[1:])) and hv[-1] > 0
+    front, F = pool.front()
+    assert len(front) >= 1 and len(non_dominated(F)) == len(F)
+    assert choose(pool, "best_dice")["record"]["dice_mean"] == max(r["dice_mean"] for r in records)
+    assert choose(pool, "knee")["on_front"]
+    if strategy == "moead_sa":
+        assert len(info["sa"]) == 2 and sum(r["phase"] == "sa" for r in records) == 4
+
+
+@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+def test_search_is_deterministic(tmp_path, strategy):
+    runs = []
+    for i in range(2):
+        (tmp_path / str(i)).mkdir()
+        pool = make_pool(tmp_path / str(i), FakeEvaluator(), SETTINGS.budget)
+        run_strategy(strategy, pool, SETTINGS)
+        runs.append([r["key"] for r in pool.records()])
+    assert runs[0] == runs[1]
+
+
+@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+def test_a_killed_search_resumes_without_re_evaluating(tmp_path, strategy):
+    for sub in ("whole", "killed"):
+        (tmp_path / sub).mkdir()
+    whole = make_pool(tmp_path / "whole", FakeEvaluator(), SETTINGS.budget)
+    run_strategy(strategy, whole, SETTINGS)
+    first = FakeEvaluator(fail_after=10)
+    with pytest.raises(KeyboardInterrupt):
+        run_strategy(strategy, make_pool(tmp_path / "killed", first, SETTINGS.budget), SETTINGS)
+    second = FakeEvaluator()
+    resumed = make_pool(tmp_path / "killed", second, SETTINGS.budget)
+    run_strategy(strategy, resumed, SETTINGS)
+    assert [r["key"] for r in resumed.records()] == [r["key"] for r in whole.records()]
+    assert resumed.replayed == 10 and second.calls == len(whole.records()) - 10
+    assert [r["hypervolume"] for r in resumed.history] == [r["hypervolume"] for r in whole.history]
+
+
+def test_budgets_are_respected_by_the_pick(tmp_path):
+    pool = make_pool(tmp_path, FakeEvaluator(), SETTINGS.budget, budgets={"params": 40_000})
+    run_strategy("ga", pool, SETTINGS)
+    pick = choose(pool, "best_dice")["record"]
+    assert pick["params"] <= 40_000
+    assert pick["dice_mean"] == max(r["dice_mean"] for r in pool.records() if r["params"] <= 40_000)
+    (tmp_path / "x").mkdir()
+    pool2 = make_pool(tmp_path / "x", FakeEvaluator(), 6, budgets={"params": 1})
+    run_strategy("random", pool2, StrategySettings(population=6, generations=1))
+    with pytest.raises(Exception, match="satisfies search.budgets"):
+        choose(pool2, "best_dice")
+
+
+def test_integer_coding_covers_the_space():
+    coding = IntegerCoding(SPACE, 0.01)
+    assert coding.decode(coding.xl) == SPACE.validate(coding.decode(coding.xl))
+    lo, hi = coding.decode(coding.xl), coding.decode(coding.xu)
+    assert (lo.filters, lo.dropout, lo.res_scale) == (8, 0.1, 0.1)
+    assert (hi.filters, hi.kernel, hi.dropout, hi.res_scale) == (16, 7, 0.5, 1.0)
+    assert coding.decode(coding.xu + 5) == hi  # out-of-bounds offspring are clipped, never invalid
