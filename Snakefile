@@ -1,6 +1,7 @@
 # mednas: resource-aware evolutionary NAS for medical image segmentation.
 # Run from the repository root:  snakemake --cores 2   (see README.md)
 import os
+import sys
 
 from snakemake.utils import min_version, validate
 
@@ -13,6 +14,10 @@ configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
 validate(config, os.path.join(workflow.basedir, "config", "schema.yaml"))
+
+# Rule scripts import mednas from this checkout in any environment (--use-conda included):
+# Snakemake appends its own sys.path to every Python script's, so src/ goes on it here.
+sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
 
 include: "workflow/rules/common.smk"

@@ -1,17 +1,13 @@
 """train_supernet through Snakemake: outputs, provenance, and resuming after a hard kill."""
 
 import json
-import os
-import signal
-import subprocess
-import time
 
 import pytest
 import torch
 
 from mednas.space.cardiac import CardiacSpace
 from mednas.train.supernet import load_supernet
-from workflow_util import BIN, REPO, mednas, snakemake, write_config
+from workflow_util import mednas, snakemake, snakemake_killed_when, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -29,22 +25,7 @@ def test_kill_then_rerun_resumes_and_finishes(tmp_path):
     cfg = write_config(tmp_path, **TINY)
     assert snakemake(tmp_path, "results/mini/data/train.npz", "--configfile", str(cfg)).returncode == 0
     ckpt = tmp_path / "results" / "mini" / "supernet" / ".checkpoint" / "last.pt"
-    cmd = [str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "-d", str(tmp_path), "--cores", "2", TARGET,
-           "--configfile", str(cfg)]
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    try:
-        deadline = time.time() + 240
-        while not ckpt.exists() and proc.poll() is None and time.time() < deadline:
-            time.sleep(0.2)
-        assert ckpt.exists(), "no checkpoint appeared"
-        assert proc.poll() is None, "training finished before it could be killed; make the stage longer"
-        os.killpg(proc.pid, signal.SIGKILL)  # the whole job: snakemake and the script
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
+    snakemake_killed_when(tmp_path, ckpt.exists, TARGET, "--configfile", str(cfg))
     done_before = torch.load(ckpt, weights_only=False)["epoch"]
     assert 1 <= done_before < 4
     assert not (tmp_path / TARGET).exists()

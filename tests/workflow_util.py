@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -31,6 +34,28 @@ def snakemake(workdir: Path, *args: str, timeout: int = 300) -> subprocess.Compl
     cmd = [str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2", *args]
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     return subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def snakemake_killed_when(workdir: Path, ready: Callable[[], bool], *args: str, timeout: float = 240) -> None:
+    """Start the Snakefile like :func:`snakemake`; SIGKILL its whole process group once ``ready()``.
+
+    Fails if ``ready()`` never holds or the run ends first (the stage was too short to kill).
+    """
+    cmd = [str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2", *args]
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        deadline = time.time() + timeout
+        while proc.poll() is None and time.time() < deadline and not ready():
+            time.sleep(0.05)
+        assert proc.poll() is None, "the run finished before it could be killed; make the stage longer"
+        assert ready(), "the condition to kill on never held"
+        os.killpg(proc.pid, signal.SIGKILL)  # the whole job: snakemake and the script
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
 
 
 def mednas(workdir: Path, *args: str) -> subprocess.CompletedProcess:

@@ -1,0 +1,49 @@
+"""envs/mednas.yaml: conda channels cannot be reached here, so its structure is checked instead."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import yaml
+
+from workflow_util import REPO
+
+ENV = REPO / "envs" / "mednas.yaml"
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[ ;]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_conda_env_structure():
+    env = yaml.safe_load(ENV.read_text())
+    assert set(env) == {"channels", "dependencies"}
+    assert env["channels"][0] == "conda-forge" and "defaults" not in env["channels"]
+    conda = [d for d in env["dependencies"] if isinstance(d, str)]
+    assert any(re.fullmatch(r"python=3\.(1[0-9])", d) for d in conda) and "pip" in conda
+    pips = [d for d in env["dependencies"] if isinstance(d, dict)]
+    assert len(pips) == 1 and set(pips[0]) == {"pip"}
+
+
+def test_conda_env_covers_the_project_requirements():
+    env = yaml.safe_load(ENV.read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    have = {_name(r) for r in pip}
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    # snakemake runs the rules; it is not needed inside their environment
+    needed = {_name(r) for r in project} - {"snakemake"}
+    assert needed <= have, f"envs/mednas.yaml lacks {sorted(needed - have)}"
+    assert "torch==2.13.0" in [r.split("#")[0].strip() for r in pip]  # pinned: an unpinned torch pulls CUDA builds
+
+
+def test_every_rule_uses_the_conda_env():
+    rules = sorted((REPO / "workflow" / "rules").glob("*.smk"))
+    text = {p.name: p.read_text() for p in rules}
+    for name, body in text.items():
+        n_rules = len(re.findall(r"^rule \w+:", body, flags=re.M))
+        n_conda = body.count("conda:\n        CONDA_ENV")
+        assert n_rules == n_conda, f"{name}: {n_rules} rules, {n_conda} with `conda: CONDA_ENV`"
+    common = text["common.smk"]
+    assert 'CONDA_ENV = "../../envs/mednas.yaml"' in common
+    assert (REPO / "workflow" / "rules" / "../../envs/mednas.yaml").resolve() == ENV

@@ -1,0 +1,68 @@
+"""Rule search through Snakemake: outputs, provenance, and a SIGKILL in the middle followed by a resume."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from workflow_util import mednas, snakemake, snakemake_killed_when, write_config
+
+pytestmark = pytest.mark.slow
+
+TINY = dict(
+    device="cpu",
+    preprocess={"image_size": 32, "target_spacing": [6.0, 6.0]},
+    space={"filters": [4, 6], "kernels": [1, 3], "layers": [2, 3], "activations": ["relu", "elu"]},
+    train={"batch_size": 4, "lr": 0.01, "val_batch_size": 16},
+    supernet={"epochs": 2, "steps_per_epoch": 4, "sandwich_random": 1, "bn_recal_batches": 2},
+    latency={"rounds": 1, "warmup": 1, "repeats": 1, "filter_points": 2, "overhead_genotypes": 1,
+             "check_genotypes": 3},
+    search={"strategies": ["random", "moead_sa"], "objectives": ["dice", "hd95", "latency"], "population": 5,
+            "generations": 8, "moead_sa": {"sa_solutions": 2, "sa_steps": 2}},
+)
+
+
+def rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_search_rule_killed_then_resumed(tmp_path):
+    cfg = write_config(tmp_path, **TINY)
+    res = snakemake(tmp_path, "results/mini/supernet/supernet.pt", "results/mini/latency/lut.csv",
+                    "--configfile", str(cfg))
+    assert res.returncode == 0, res.stderr[-3000:]
+    target = "results/mini/search/random/chosen.json"
+    live = tmp_path / "results/mini/search/random/.work/archive.csv"
+    snakemake_killed_when(tmp_path, lambda: live.exists() and live.read_text().count("\n") >= 7, target,
+                          "--configfile", str(cfg))
+    done_before = len(rows(live))
+    assert done_before >= 6 and not (tmp_path / target).exists()
+    snakemake(tmp_path, "--configfile", str(cfg), "--unlock")
+    res = snakemake(tmp_path, "--configfile", str(cfg))  # rule all: both strategies
+    assert res.returncode == 0, res.stderr[-3000:]
+    log = (tmp_path / "logs/mini/search_random.log").read_text()
+    assert f"{done_before} candidates from an earlier run" in log
+    out = tmp_path / "results/mini/search"
+    for strategy in ("random", "moead_sa"):
+        archive = rows(out / strategy / "archive.csv")
+        keys = [r["key"] for r in archive]
+        assert len(keys) == len(set(keys)) >= 40
+        cost = json.loads((out / strategy / "cost.json").read_text())
+        assert cost["candidates"] == len(archive) and cost["device"] == "cpu" and cost["gpu_hours"] is None
+        chosen = json.loads((out / strategy / "chosen.json").read_text())
+        assert chosen["rule"] == "best_dice" and chosen["key"] in keys
+        assert float(chosen["record"]["dice_mean"]) == max(float(r["dice_mean"]) for r in archive)
+        pareto = rows(out / strategy / "pareto.csv")
+        assert {"obj_dice", "obj_hd95", "obj_latency"} <= set(pareto[0]) and set(r["key"] for r in pareto) <= set(keys)
+        hv = [float(r["hypervolume"]) for r in rows(out / strategy / "hypervolume.csv")]
+        assert hv == sorted(hv) and hv[-1] > 0
+        assert not (out / strategy / ".work").exists()
+        assert mednas(tmp_path, "audit", f"results/mini/search/{strategy}/chosen.json").returncode == 0
+    cost = json.loads((out / "random" / "cost.json").read_text())
+    assert cost["from_earlier_run"] == done_before and cost["evaluated_this_run"] == 40 - done_before
+    assert sum(r["phase"] == "sa" for r in rows(out / "moead_sa" / "archive.csv")) == 4
+    rec = json.loads((out / "random" / "archive.csv.prov.json").read_text())
+    assert rec["rule"] == "search" and rec["config"]["search"]["population"] == 5
