@@ -72,19 +72,29 @@ class LocalSlurm:
     """One node (this machine) in partitions ``cpu`` and ``gpu`` (a fake GPU), with accounting."""
 
     CLUSTER, ACCOUNT = "mednastest", "mednas"
+    DB_PORT = 3399  # MariaDB over TCP on loopback (slurmdbd would look for the system socket otherwise)
 
-    def __init__(self, base: Path):
-        self.base = Path(base)
-        self.conf = self.base / "etc" / "slurm.conf"
+    CONFIGS = ("slurm.conf", "gres.conf", "slurmdbd.conf")
+
+    def __init__(self, base: Path, etc: Path = Path("/etc/slurm")):
+        # The configuration must sit where SLURM looks by default: the job-step plugin strips
+        # SLURM_* variables (SLURM_CONF included) before its nested srun. What was there is
+        # put back by stop().
+        self.base, self.etc = Path(base), Path(etc)
+        self.conf = self.etc / "slurm.conf"
         self.pids: dict[str, int] = {}
+        self.children: dict[str, subprocess.Popen] = {}
         self.node = socket.gethostname().split(".")[0]
         self.env = {**os.environ, "SLURM_CONF": str(self.conf)}
 
     # -- configuration ----------------------------------------------------------------
     def _write_configs(self) -> None:
-        etc, state = self.base / "etc", self.base / "state"
-        for d in (etc, state / "ctld", state / "d", self.base / "log"):
+        etc, state = self.etc, self.base / "state"
+        for d in (etc, state / "ctld", state / "d", self.base / "log", self.base / "etc-backup"):
             d.mkdir(parents=True, exist_ok=True)
+        for name in self.CONFIGS:
+            if (etc / name).exists():
+                shutil.move(etc / name, self.base / "etc-backup" / name)
         mem_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20 * 3 // 4
         cpus = os.cpu_count() or 1
         self.conf.write_text(f"""ClusterName={self.CLUSTER}
@@ -106,6 +116,7 @@ SlurmdLogFile={self.base / 'log' / 'slurmd.log'}
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost
 AccountingStoragePort=6819
+AccountingStorageTRES=gres/gpu
 JobAcctGatherType=jobacct_gather/linux
 MinJobAge=300
 ReturnToService=2
@@ -122,7 +133,8 @@ SlurmUser=root
 PidFile={self.base / 'slurmdbd.pid'}
 LogFile={self.base / 'log' / 'slurmdbd.log'}
 StorageType=accounting_storage/mysql
-StorageHost=localhost
+StorageHost=127.0.0.1
+StoragePort={self.DB_PORT}
 StorageLoc=slurm_acct_db
 StorageUser=slurm
 StoragePass=slurmtest
@@ -134,6 +146,7 @@ StoragePass=slurmtest
         log = open(self.base / "log" / f"{name}.out", "ab")
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True, **kw)
         self.pids[name] = proc.pid
+        self.children[name] = proc  # reaped in stop()
 
     def _pidfile(self, name: str, path: Path) -> None:
         _wait(lambda: path.exists() and path.read_text().strip().isdigit(), f"{name} pid file")
@@ -141,7 +154,6 @@ StoragePass=slurmtest
 
     def start(self) -> None:
         self._write_configs()
-        self.base.chmod(0o755)  # MariaDB runs as user mysql and must reach its data folder
         # munge: the package ships a key; its socket folder must belong to munge
         run = Path("/run/munge")
         run.mkdir(parents=True, exist_ok=True)
@@ -153,22 +165,24 @@ StoragePass=slurmtest
         munge_pid.write_text(str(self.pids["munged"]))
         # MariaDB in a private data folder
         data = self.base / "mysql"
-        sock_dir = Path("/run/mysqld")
+        # Run as root: the scratch folder usually sits under a private (0700) temporary folder
+        # that user mysql could not enter.
+        sock_dir = self.base / "mysqld"
         sock_dir.mkdir(parents=True, exist_ok=True)
-        shutil.chown(sock_dir, "mysql", "mysql")
         if not data.exists():
-            data.mkdir()
-            shutil.chown(data, "mysql", "mysql")
-            subprocess.run([_which("mariadb-install-db"), "--user=mysql", f"--datadir={data}", "--skip-test-db",
-                            "--auth-root-authentication-method=socket"], check=True, capture_output=True, timeout=120)
-        # (a failure above raises with MariaDB's own message in the exception's stderr)
-        self._spawn("mariadbd", [_which("mariadbd"), "--no-defaults", "--user=mysql", f"--datadir={data}",
+            res = subprocess.run([_which("mariadb-install-db"), "--user=root", f"--datadir={data}", "--skip-test-db",
+                                  "--auth-root-authentication-method=socket"], capture_output=True, text=True,
+                                 timeout=120)
+            if res.returncode != 0:
+                raise RuntimeError(f"mariadb-install-db failed: {(res.stdout + res.stderr)[-2000:]}")
+        self._spawn("mariadbd", [_which("mariadbd"), "--no-defaults", "--user=root", f"--datadir={data}",
                                  f"--socket={sock_dir / 'mysqld.sock'}", f"--pid-file={sock_dir / 'test.pid'}",
-                                 "--skip-networking=0", "--bind-address=127.0.0.1", "--port=3306"])
+                                 "--skip-networking=0", "--bind-address=127.0.0.1", f"--port={self.DB_PORT}"])
         _wait(lambda: _ok(["mariadb-admin", f"--socket={sock_dir / 'mysqld.sock'}", "ping"]), "MariaDB")
-        sql = ("CREATE DATABASE IF NOT EXISTS slurm_acct_db; "
-               "CREATE USER IF NOT EXISTS 'slurm'@'localhost' IDENTIFIED BY 'slurmtest'; "
-               "GRANT ALL ON slurm_acct_db.* TO 'slurm'@'localhost'; FLUSH PRIVILEGES;")
+        sql = "CREATE DATABASE IF NOT EXISTS slurm_acct_db; " + " ".join(
+            f"CREATE USER IF NOT EXISTS 'slurm'@'{host}' IDENTIFIED BY 'slurmtest'; "
+            f"GRANT ALL ON slurm_acct_db.* TO 'slurm'@'{host}';" for host in ("localhost", "127.0.0.1")
+        ) + " FLUSH PRIVILEGES;"
         subprocess.run(["mariadb", f"--socket={sock_dir / 'mysqld.sock'}", "-e", sql], check=True, timeout=30)
         subprocess.run([_which("slurmdbd")], check=True, env=self.env, timeout=30)
         self._pidfile("slurmdbd", self.base / "slurmdbd.pid")
@@ -209,6 +223,14 @@ StoragePass=slurmtest
                 except ProcessLookupError:
                     pass
         self.pids.clear()
+        for proc in self.children.values():
+            proc.wait(timeout=30)
+        self.children.clear()
+        backup = self.base / "etc-backup"
+        for name in self.CONFIGS:
+            (self.etc / name).unlink(missing_ok=True)
+            if (backup / name).exists():
+                shutil.move(backup / name, self.etc / name)
 
     def log_tail(self, n: int = 40) -> str:
         out = []

@@ -1,6 +1,8 @@
 # Helpers shared by every rule file.
 import re
 
+from snakemake.exceptions import WorkflowError
+
 EXP = config["experiment"]
 CONDA_ENV = "../../envs/mednas.yaml"
 
@@ -47,3 +49,15 @@ def search_inputs(wildcards):
     if config["search"]["evaluator"] == "inherit":
         inputs["supernet"] = f"results/{wildcards.exp}/supernet/supernet.pt"
     return inputs
+
+
+def latency_threads():
+    """latency.job_threads, else every core of a local run, so that no job runs beside the
+    measurement; under a cluster executor (no --cores) 1, which the profile's set-threads overrides."""
+    if config["latency"]["job_threads"]:
+        return config["latency"]["job_threads"]
+    try:
+        return workflow.cores
+    except WorkflowError:
+        return 1
+

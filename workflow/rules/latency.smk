@@ -16,7 +16,7 @@ rule measure_latency:
         image_size=config["preprocess"]["image_size"],
         device=config["device"],
     # All cores by default: a job running beside the measurement would distort its timings.
-    threads: config["latency"]["job_threads"] or workflow.cores
+    threads: latency_threads()
     resources:
         gpu=GPU,
     log:
