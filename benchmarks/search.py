@@ -1,6 +1,7 @@
 """Candidate evaluators on the demo config: speed, and whether weight sharing ranks architectures.
 
     .venv/bin/python benchmarks/search.py [--config config/config.yaml] [--archs 20] [--device auto]
+                                          [--proxy-epochs N]
 
 Needs the demo's data, supernet and config (``make results`` builds them). Evaluates the
 same ``--archs`` random genotypes (seeded) with each evaluator, interleaved genotype by
@@ -46,6 +47,8 @@ def main() -> None:
     ap.add_argument("--archs", type=int, default=20)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--proxy-epochs", type=int, default=None,
+                    help="override search.proxy.epochs (the cost ratio grows with the proxy budget)")
     ap.add_argument("--out", default=None, help="JSON file (default results/<experiment>/benchmarks/search.json)")
     args = ap.parse_args()
     cfg = yaml.safe_load(Path(args.config).read_text())
@@ -58,7 +61,9 @@ def main() -> None:
     supernet = results / "supernet" / "supernet.pt"
     if not supernet.exists():
         raise SystemExit(f"missing {supernet}: run `make results` first")
-    search = cfg["search"]
+    search = dict(cfg["search"])
+    if args.proxy_epochs is not None:
+        search["proxy"] = {**(search.get("proxy") or {}), "epochs": args.proxy_epochs}
     evaluators = {kind: make_evaluator(kind, search, cfg["train"], cfg["supernet"], arch, train, val, str(supernet),
                                        device, int(cfg["seed"]))
                   for kind in ("inherit", "proxy", "zerocost")}
