@@ -108,7 +108,7 @@ def test_jacob_cov_is_log_det_of_hamming_kernel(batch):
 
 
 @pytest.mark.slow
-def test_evaluators_on_phantom_data(phantom_slices):
+def test_evaluators_on_phantom_data(phantom_slices, tmp_path):
     """Each evaluator gives its metrics, deterministically, for cardiac genotypes."""
     from mednas.evaluate.proxy import ProxyEvaluator
     from mednas.evaluate.zerocost import ZeroCostEvaluator
@@ -123,6 +123,19 @@ def test_evaluators_on_phantom_data(phantom_slices):
     a, b = zero(g), zero(g)
     assert set(a) == set(zc.INDICATORS) and a == b
     assert all(np.isfinite(v) for v in a.values())
+    # inherit: a candidate's score does not depend on what was evaluated before it
+    from mednas.evaluate.inherit import InheritEvaluator
+    from mednas.models.cardiac_net import build_supernet
+    from mednas.train.supernet import save_supernet
+
+    path = tmp_path / "supernet.pt"
+    torch.manual_seed(0)
+    save_supernet(path, build_supernet(space, arch), space, arch, {})
+    inherit = InheritEvaluator(path, train, val, "cpu", 4, 16, 2, 0)
+    other = space.smallest()
+    first = inherit(g)
+    inherit(other)
+    assert inherit(g) == first and set(first) == set(inherit.metrics)
     settings = TrainSettings(epochs=1, batch_size=4, lr=0.01, steps_per_epoch=2, val_batch_size=16)
     proxy = ProxyEvaluator(arch, train, val, settings, "cpu", 0)
     p1, p2 = proxy(g), proxy(g)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
+
 from mednas.data.slices import SliceSet
+from mednas.evaluate.proxy import genotype_seed
 from mednas.space.cardiac import Genotype
 from mednas.train.supernet import calibration_batches, evaluate_genotype, load_supernet
 from mednas.train.validation import metric_names
@@ -19,9 +22,12 @@ class InheritEvaluator:
                  val_batch_size: int, bn_recal_batches: int, seed: int):
         self.model, self.space, self.arch, self.meta = load_supernet(supernet_path, device)
         self.calib = calibration_batches(train, device, batch_size, bn_recal_batches, seed)
-        self.val, self.device, self.val_batch_size = val, device, val_batch_size
+        self.val, self.device, self.val_batch_size, self.seed = val, device, val_batch_size, seed
         self.metrics = metric_names()
 
     def __call__(self, genotype: Genotype) -> dict[str, float]:
         self.space.validate(genotype)
+        # BN recalibration runs in training mode, dropout included: seeding per genotype makes a
+        # candidate's score independent of what was evaluated before it (and of a resume).
+        torch.manual_seed(genotype_seed(self.seed, genotype))
         return evaluate_genotype(self.model, genotype, self.calib, self.val, self.device, self.val_batch_size)
