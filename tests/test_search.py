@@ -167,6 +167,7 @@ def test_each_strategy_runs_a_tiny_search(tmp_path, strategy):
     assert choose(pool, "knee")["on_front"]
     if strategy == "moead_sa":
         assert len(info["sa"]) == 2 and sum(r["phase"] == "sa" for r in records) == 4
+        assert len({r["start"] for r in info["sa"]}) == 2  # distinct starting points
 
 
 @pytest.mark.parametrize("strategy", sorted(STRATEGIES))
@@ -217,3 +218,15 @@ def test_integer_coding_covers_the_space():
     assert (lo.filters, lo.dropout, lo.res_scale) == (8, 0.1, 0.1)
     assert (hi.filters, hi.kernel, hi.dropout, hi.res_scale) == (16, 7, 0.5, 1.0)
     assert coding.decode(coding.xu + 5) == hi  # out-of-bounds offspring are clipped, never invalid
+
+
+def test_sa_starts_come_from_the_front_nearest_the_origin(tmp_path):
+    from mednas.search.strategies import sa_starts
+
+    pool = make_pool(tmp_path, FakeEvaluator(), 10)
+    recs = [{"key": k, "dice_mean": d, "hd95_mean": 1.0, "flops": f, "params": 1, "latency_ms": 1.0}
+            for k, d, f in [("a", 0.9, 9e8), ("b", 0.7, 3e8), ("c", 0.5, 1e8), ("d", 0.6, 5e8), ("e", 0.65, 3e8)]]
+    # front: a (0.1, 0.9), b (0.3, 0.3), c (0.5, 0.1); d and e are dominated by b
+    starts = sa_starts(pool, recs, StrategySettings(sa_solutions=4))
+    assert [r["key"] for r in starts] == ["b", "c", "a", "e"]
+

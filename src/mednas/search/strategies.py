@@ -7,7 +7,7 @@
 - ``nsga2``: pymoo's NSGA-II over the same genes as mixed variables (integers, reals, choices).
 - ``moead_sa``: pymoo's MOEA/D (the batch variant, one offspring per sub-problem per
   generation) on an integer encoding of the genes, then simulated annealing from the
-  ``sa_solutions`` final solutions closest to the origin; the annealing walk moves by the
+  ``sa_solutions`` points of its Pareto front closest to the origin; the annealing walk moves by the
   Metropolis rule on the mean normalised objective and a move replaces a solution's best only
   when it improves every objective (003's acceptance of a "best").
 - ``random``: random distinct genotypes in batches of ``population``.
@@ -159,6 +159,9 @@ def _ask_tell(pool: CandidatePool, s: StrategySettings, algorithm, problem, deco
         objective(infills, records)
         algorithm.tell(infills=infills)
         pool.end_generation(gen)
+    if len(pool.seen) < budget:
+        log.info("%s: stopped at the cap of %d generations with %d of %d distinct candidates (the population "
+                 "kept proposing genotypes already evaluated)", phase, s.max_generations, len(pool.seen), budget)
     return gen
 
 
@@ -252,15 +255,27 @@ def run_moead_sa(pool: CandidatePool, s: StrategySettings) -> dict[str, Any]:
         infills.set("F", _penalised(pool, records, s.penalty))
 
     gens = _ask_tell(pool, s, algorithm, problem, coding.decode, "moead", moead_budget, objective)
-    final = pool.evaluate([coding.decode(x) for x in algorithm.pop.get("X")], gens, "moead")  # cached
-    unique = list({r["key"]: r for r in final}.values())
-    F = _penalised(pool, unique, s.penalty)
-    starts = [unique[i] for i in np.argsort(np.linalg.norm(F, axis=1), kind="stable")[:s.sa_solutions]]
+    starts = sa_starts(pool, [r for r in pool.records() if r["phase"] == "moead"], s)
     refined = []
     for i, start in enumerate(starts):
         refined.append(anneal(pool, s, start, gens + 1 + i))
         pool.end_generation(gens + 1 + i)
     return {"generations": gens, "sa": refined}
+
+
+def sa_starts(pool: CandidatePool, records: list, s: StrategySettings) -> list:
+    """The ``sa_solutions`` MOEA/D candidates closest to the origin, front first.
+
+    Points of MOEA/D's non-dominated set come first by distance; should the front (or a
+    population converged onto a few genotypes) hold fewer, the nearest others fill in.
+    """
+    from mednas.search.pareto import non_dominated
+
+    F = _penalised(pool, records, s.penalty)
+    front = set(non_dominated(F).tolist())
+    dist = np.linalg.norm(F, axis=1)
+    order = sorted(range(len(records)), key=lambda i: (i not in front, dist[i], i))
+    return [records[i] for i in order[:s.sa_solutions]]
 
 
 def anneal(pool: CandidatePool, s: StrategySettings, start: Mapping[str, Any], generation: int) -> dict[str, Any]:
