@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from mednas.errors import ConfigError, MednasError
+from mednas.search.objectives import minmax
 from mednas.search.pareto import closest_to_ideal, knee
 from mednas.search.pool import CandidatePool
 
@@ -58,11 +59,6 @@ def choose(pool: CandidatePool, rule: str) -> dict[str, Any]:
 
 def _indicator_sum(pool: CandidatePool, rows: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
     obj = pool.objectives
-
-    def minmax(v: np.ndarray) -> np.ndarray:
-        span = v.max() - v.min()
-        return (v - v.min()) / span if span > 0 else np.zeros_like(v)
-
     rows = list(rows)
     score = sum(minmax(obj.indicator(rows, name)) for name in obj.indicators)
     return rows[int(np.argmax(score))]

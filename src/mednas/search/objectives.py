@@ -32,6 +32,12 @@ BUDGETS = ("params", "flops", "latency_ms")
 TRAINED = ("inherit", "proxy")
 
 
+def minmax(v: np.ndarray) -> np.ndarray:
+    """Scale to [0, 1] over the values given (all zeros when they are all equal)."""
+    span = v.max() - v.min()
+    return (v - v.min()) / span if span > 0 else np.zeros_like(v)
+
+
 @dataclass(frozen=True)
 class Objectives:
     """What a search minimises, its budgets, and the scales that normalise it."""
@@ -117,11 +123,6 @@ class Objectives:
 
     def _mstf(self, records: list, context: list) -> np.ndarray:
         rows = records + context
-
-        def minmax(v: np.ndarray) -> np.ndarray:
-            span = v.max() - v.min()
-            return (v - v.min()) / span if span > 0 else np.zeros_like(v)
-
         p1 = minmax(self.indicator(rows, self.indicators[0]))[:len(records)]
         p2 = minmax(self.indicator(rows, self.indicators[1]))[:len(records)]
         fl = minmax(np.array([float(r["flops"]) for r in rows]))[:len(records)]
