@@ -230,3 +230,23 @@ def test_sa_starts_come_from_the_front_nearest_the_origin(tmp_path):
     starts = sa_starts(pool, recs, StrategySettings(sa_solutions=4))
     assert [r["key"] for r in starts] == ["b", "c", "a", "e"]
 
+
+
+def test_indicator_sum_picks_mstfs_choice_from_the_last_generation(tmp_path):
+    class Indicators:
+        metrics = ("jacob_cov", "synflow")
+
+        def __call__(self, g):
+            return {"jacob_cov": float(g.filters), "synflow": float(10 ** g.layers)}
+
+    obj = Objectives.from_config({"evaluator": "zerocost", "objectives": ["mstf"]}, SCALES)
+    log = ArchiveLog(tmp_path / "log.csv", archive_columns(Indicators.metrics), "fp")
+    pool = CandidatePool(SPACE, Indicators(), fake_cost, obj, log, 12)
+    run_strategy("random", pool, StrategySettings(population=6, generations=2, seed=1))
+    last = [r for r in pool.records() if r["generation"] == 2]
+    pick = choose(pool, "indicator_sum")
+    # normalised jacob_cov + normalised log synflow (log: synflow is in log_indicators by default)
+    f = np.array([r["filters"] for r in last], float)
+    lay = np.array([r["layers"] for r in last], float)
+    score = (f - f.min()) / (np.ptp(f) or 1) + (lay - lay.min()) / (np.ptp(lay) or 1)
+    assert pick["key"] == last[int(np.argmax(score))]["key"] and pick["record"]["generation"] == 2
