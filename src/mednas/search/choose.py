@@ -50,8 +50,7 @@ def choose(pool: CandidatePool, rule: str) -> dict[str, Any]:
         pick = _indicator_sum(pool, [r for r in feasible if r["generation"] == last])
     else:
         raise ConfigError(f"search.choose: unknown rule '{rule}'")
-    objectives = pool.objectives.matrix([pick], records)[0] if pool.objectives.names == ("mstf",) else \
-        pool.objectives.matrix([pick])[0]
+    objectives = pool.objectives.matrix([pick], context=records)[0]  # mstf: normalised over the archive
     return {"rule": rule, "key": pick["key"], "genotype": pool.genotype(pick).to_dict(), "record": dict(pick),
             "objectives": dict(zip(pool.objectives.labels, map(float, objectives))),
             "on_front": any(r["key"] == pick["key"] for r in front), "front_size": len(front)}

@@ -24,11 +24,12 @@ from typing import Any
 
 import numpy as np
 
+from mednas.cost.candidate import COST_METRICS
 from mednas.errors import ConfigError
 
 COLUMN = {"dice": "dice_mean", "hd95": "hd95_mean", "params": "params", "flops": "flops", "latency": "latency_ms"}
 OBJECTIVES = (*COLUMN, "mstf")
-BUDGETS = ("params", "flops", "latency_ms")
+BUDGETS = COST_METRICS  # every cost column can carry a budget
 TRAINED = ("inherit", "proxy")
 
 
@@ -89,6 +90,11 @@ class Objectives:
     @property
     def n_obj(self) -> int:
         return len(self.labels)
+
+    @property
+    def n_constr(self) -> int:
+        """Number of budgets, i.e. columns of :meth:`constraints`."""
+        return len(self.budgets)
 
     def _scale(self, column: str) -> float:
         try:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from mednas.cost.candidate import COST_METRICS
 from mednas.search.archive import ArchiveLog
 from mednas.search.objectives import Objectives
 from mednas.search.pareto import hypervolume, non_dominated
@@ -25,12 +26,11 @@ from mednas.space.cardiac import CardiacSpace, Genotype
 log = logging.getLogger("mednas")
 
 GENES = tuple(f.name for f in fields(Genotype))
-COST = ("params", "flops", "latency_ms")
 
 
 def archive_columns(metrics: Sequence[str]) -> list[str]:
     """Column order of archive.csv for an evaluator with ``metrics``."""
-    return ["generation", "phase", "key", *GENES, *metrics, *COST, "eval_seconds"]
+    return ["generation", "phase", "key", *GENES, *metrics, *COST_METRICS, "eval_seconds"]
 
 
 class CandidatePool:

@@ -12,7 +12,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import torch
 
 from mednas.atomic import atomic_outputs
 from mednas.cost.candidate import CandidateCost
@@ -114,7 +113,9 @@ def run_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, arch_cfg:
     front, F = pool.front(records)
     pareto = [{**r, **dict(zip(objectives.labels, map(float, row)))} for r, row in zip(front, F)]
     wall = time.perf_counter() - t0
-    cost = search_cost(pool, kind, strategy, device, dev_name, wall, supernet_path, search_cfg)
+    # The supernet's training time, from the metadata the inherit evaluator already loaded.
+    supernet_seconds = float(evaluator.meta.get("train_seconds", 0.0)) if kind == "inherit" else 0.0
+    cost = search_cost(pool, kind, strategy, device, dev_name, wall, supernet_seconds, search_cfg)
     chosen |= {"strategy": strategy, "evaluator": kind, "objectives_used": list(objectives.names),
                "budgets": dict(objectives.budgets), "strategy_info": info, "scales": objectives.scales}
     paths = [outputs[k] for k in ("archive", "pareto", "hypervolume", "chosen", "cost")]
@@ -131,16 +132,12 @@ def run_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, arch_cfg:
 
 
 def search_cost(pool: CandidatePool, kind: str, strategy: str, device: str, dev_name: str, wall: float,
-                supernet_path: str | None, search_cfg: Mapping) -> dict[str, Any]:
+                supernet_seconds: float, search_cfg: Mapping) -> dict[str, Any]:
     """Wall time, device hours and candidate counts, the supernet's training shared among the strategies."""
     records = pool.records()
     eval_seconds = sum(r["eval_seconds"] for r in records)
     replayed_seconds = sum(r["eval_seconds"] for r in records if r["key"] in pool.replayed_keys)
-    supernet_seconds, share = 0.0, 0.0
-    if kind == "inherit" and supernet_path:
-        meta = torch.load(supernet_path, map_location="cpu", weights_only=False)["meta"]
-        supernet_seconds = float(meta.get("train_seconds", 0.0))
-        share = 1.0 / max(1, len(search_cfg.get("strategies") or [strategy]))
+    share = 1.0 / max(1, len(search_cfg.get("strategies") or [strategy])) if kind == "inherit" else 0.0
     search_seconds = wall + replayed_seconds
     device_hours = (search_seconds + share * supernet_seconds) / 3600
     return {

@@ -188,7 +188,7 @@ def run_nsga2(pool: CandidatePool, s: StrategySettings) -> dict[str, Any]:
     from pymoo.core.mixed import MixedVariableDuplicateElimination, MixedVariableMating, MixedVariableSampling
     from pymoo.core.problem import Problem
 
-    n_constr = pool.objectives.constraints([{k: 1.0 for k in ("params", "flops", "latency_ms")}]).shape[1]
+    n_constr = pool.objectives.n_constr
     problem = Problem(vars=_genes(pool.space), n_obj=pool.objectives.n_obj, n_ieq_constr=n_constr)
     algorithm = NSGA2(pop_size=s.population, sampling=MixedVariableSampling(),
                       mating=MixedVariableMating(eliminate_duplicates=MixedVariableDuplicateElimination()),
