@@ -25,6 +25,8 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/supernet.smk"
 include: "workflow/rules/latency.smk"
 include: "workflow/rules/search.smk"
+include: "workflow/rules/retrain.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
@@ -44,3 +46,7 @@ rule all:
             strategy=STRATEGIES,
             name=["archive.csv", "pareto.csv", "hypervolume.csv", "chosen.json", "cost.json"],
         ),
+        expand("results/{exp}/models/{model}/{name}", exp=EXP, model=MODELS, name=["per_case.csv", "summary.json"]),
+        expand("results/{exp}/{name}", exp=EXP, name=["table2.csv", "table3.csv"]),
+        expand("results/{exp}/fig_{name}", exp=EXP,
+               name=["pareto.png", "correlation.png", "correlation.csv", "curves.png", "overlays.png"]),

@@ -356,3 +356,15 @@ def plot_check(path: str | Path, rows: list[Mapping[str, Any]], summary: Mapping
     fig.tight_layout()
     fig.savefig(path, dpi=100, format="png")
     plt.close(fig)
+
+
+def measure_model_latency(model: torch.nn.Module, image_size: int, settings: LatencySettings, device: str,
+                          in_channels: int = 1) -> float:
+    """Median inference time (ms) of a whole network at ``settings.batch`` images, measured as the table is."""
+    model = model.to(device).eval()
+    x = torch.randn(settings.batch, in_channels, image_size, image_size, device=device)
+    per_round = []
+    with _measurement(device, settings):
+        for _ in range(settings.rounds):
+            per_round.append(_timer(lambda: model(x), settings.warmup, settings.repeats, device.startswith("cuda")))
+    return statistics.median(per_round)

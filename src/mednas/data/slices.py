@@ -22,6 +22,11 @@ class SliceSet:
     slice_index: np.ndarray
     spacing: np.ndarray
     distance_unit: str
+    patient: np.ndarray | None = None  # per slice; files written before it existed lack it
+
+    def patient_of(self, rows: slice) -> str:
+        """The patient a volume's rows belong to (its case id where the file names no patient)."""
+        return str((self.patient if self.patient is not None else self.case_id)[rows.start])
 
     def __len__(self) -> int:
         return int(self.image.shape[0])
@@ -48,7 +53,8 @@ def load_slices(path: str | Path) -> SliceSet:
         if missing:
             raise DataError(f"{path}: arrays {missing} are missing")
         arrays = {k: data[k] for k in REQUIRED}
+        patient = data["patient"] if "patient" in data else None
     if len(arrays["image"]) == 0:
         raise DataError(f"{path}: holds no slices")
     return SliceSet(arrays["image"].astype(np.float32), arrays["label"], arrays["case_id"],
-                    arrays["slice_index"], arrays["spacing"], str(arrays["distance_unit"]))
+                    arrays["slice_index"], arrays["spacing"], str(arrays["distance_unit"]), patient)

@@ -52,3 +52,29 @@ def run_train_supernet(train_path: str, val_path: str, space_cfg: Mapping, arch_
     # A finished stage starts from scratch when rerun: its checkpoint has served its purpose.
     shutil.rmtree(Path(checkpoint).parent, ignore_errors=True)
     return rows
+
+
+def run_retrain(model_name: str, spec: Mapping[str, Any], train_path: str, val_path: str, train_cfg: Mapping,
+                retrain_cfg: Mapping, seed: int, device: str, checkpoint: str, out_model: str,
+                out_curve: str) -> list[dict[str, Any]]:
+    """Retrain one model with the shared optimiser and budget; write ``model.pt`` and ``curve.csv`` together."""
+    from mednas.cost.complexity import count_params
+    from mednas.train.retrain import retrain, save_model
+
+    settings = TrainSettings.from_config(train_cfg, epochs=int(retrain_cfg["epochs"]),
+                                         steps_per_epoch=retrain_cfg.get("steps_per_epoch"))
+    train, val = load_slices(train_path), load_slices(val_path)
+    fp = fingerprint(model_name, dict(spec), dict(train_cfg), dict(retrain_cfg), seed, sha256_file(train_path),
+                     sha256_file(val_path))
+    Path(checkpoint).parent.mkdir(parents=True, exist_ok=True)
+    log.info("retrain %s (%s) for %d epochs on %s", model_name, spec, settings.epochs, device)
+    model, rows = retrain(spec, train, val, settings, device, seed, checkpoint, fp)
+    meta = {"model": model_name, "seed": seed, "epochs": settings.epochs, "image_size": int(train.image.shape[-1]),
+            "train_seconds": sum(r["seconds"] for r in rows), "device": device, "params": count_params(model),
+            "train_settings": settings.to_dict(), "distance_unit": train.distance_unit,
+            "final_val": {k[4:]: v for k, v in rows[-1].items() if k.startswith("val_")}}
+    with atomic_outputs([out_model, out_curve]) as (tmp_model, tmp_curve):
+        save_model(tmp_model, model.cpu(), spec, meta)
+        write_rows(tmp_curve, rows)
+    shutil.rmtree(Path(checkpoint).parent, ignore_errors=True)
+    return rows

@@ -1,0 +1,81 @@
+"""Pipeline stage of final evaluation: a retrained model and the test split in, per-case scores out."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from mednas.atomic import atomic_outputs
+from mednas.cost.complexity import FLOP_CONVENTION, count_flops, count_params
+from mednas.cost.latency import LatencySettings, device_name, measure_model_latency
+from mednas.csvio import write_rows
+from mednas.data.slices import load_slices
+from mednas.errors import DataError
+from mednas.evaluate.testset import PER_CASE_COLUMNS, per_case_rows, summarise
+from mednas.train.retrain import load_model
+
+log = logging.getLogger("mednas")
+
+
+def compute_cost(retrain_meta: Mapping[str, Any], search_cost: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Device time of a model: search + its share of the supernet (searched models) + retraining.
+
+    ``gpu_days`` is given only when every part ran on a GPU; ``device_days`` always.
+    """
+    retrain_s = float(retrain_meta["train_seconds"])
+    devices = {str(retrain_meta.get("device", "cpu"))}
+    search_s = share_s = 0.0
+    if search_cost is not None:
+        search_s = float(search_cost["search_seconds"])
+        share_s = float(search_cost["supernet_share"]) * float(search_cost["supernet_seconds"])
+        devices.add(str(search_cost["device"]))
+    total_h = (search_s + share_s + retrain_s) / 3600
+    on_gpu = all(d.startswith("cuda") for d in devices)
+    return {"search_seconds": round(search_s, 3), "supernet_share_seconds": round(share_s, 3),
+            "retrain_seconds": round(retrain_s, 3), "device_hours": total_h, "device_days": total_h / 24,
+            "gpu_days": total_h / 24 if on_gpu else None, "devices": sorted(devices)}
+
+
+def phases_of(data_json: str | None) -> dict[str, str | None]:
+    """case id -> phase (ED / ES) from ``data.json``; empty when no file is given."""
+    if not data_json:
+        return {}
+    cases = json.loads(Path(data_json).read_text()).get("cases", [])
+    return {c["case_id"]: c.get("phase") for c in cases}
+
+
+def run_evaluate(model_name: str, model_path: str, test_path: str, data_json: str | None, search_cost_path: str | None,
+                 latency_cfg: Mapping, paper_image_size: int, device: str, batch_size: int,
+                 outputs: Mapping[str, str]) -> dict[str, Any]:
+    """Score ``model_path`` on every test volume; write ``per_case.csv`` and ``summary.json`` together."""
+    model, spec, meta = load_model(model_path, device)
+    test = load_slices(test_path)
+    size = int(test.image.shape[-1])
+    if size != int(meta["image_size"]):
+        raise DataError(f"{test_path}: slices of {size} px, but {model_path} was trained on {meta['image_size']} px")
+    rows = per_case_rows(model, test, device, batch_size, phases_of(data_json))
+    summary = summarise(rows)
+    search_cost = json.loads(Path(search_cost_path).read_text()) if search_cost_path else None
+    in_ch = 1
+    flops = count_flops(model, (1, in_ch, size, size))
+    flops_paper = count_flops(model, (1, in_ch, paper_image_size, paper_image_size))
+    latency = measure_model_latency(model, size, LatencySettings.from_config(latency_cfg), device, in_ch)
+    summary = {
+        "model": model_name, "spec": spec, "strategy": search_cost["strategy"] if search_cost else None,
+        "test_patients": sorted({r["patient"] for r in rows}), "distance_unit": test.distance_unit, **summary,
+        "params": count_params(model), "image_size": size, "gflops": flops / 1e9,
+        "paper_image_size": paper_image_size, "gmacs_at_paper_size": flops_paper / 2e9,
+        "flop_convention": FLOP_CONVENTION,
+        "latency_ms": latency, "latency_batch": int(latency_cfg.get("batch", 1)), "latency_device": device_name(device),
+        "final_val": meta.get("final_val", {}), "retrain_epochs": meta.get("epochs"),
+        **compute_cost(meta, search_cost),
+    }
+    with atomic_outputs([outputs["per_case"], outputs["summary"]]) as (t_cases, t_summary):
+        write_rows(t_cases, rows, PER_CASE_COLUMNS)
+        t_summary.write_text(json.dumps(summary, indent=1) + "\n")
+    log.info("%s on %d test volumes: dice %.4f, hd95 %.2f %s, %.3f GFLOPs, %.2f ms", model_name, summary["volumes"],
+             summary["dice_mean"], summary["hd95_mean"], test.distance_unit, summary["gflops"], latency)
+    return summary

@@ -1,0 +1,68 @@
+"""Every network the pipeline retrains, built from a plain, JSON-able spec.
+
+A spec is ``{"kind": "cardiac", "genotype": {...}, "arch": {...}}`` for a searched network
+or ``{"kind": "unet", "base": 64, "depth": 4}`` for the U-Net baseline. ``model.pt`` stores
+the spec next to the weights, so a model file alone rebuilds its network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any
+
+from torch import nn
+
+from mednas.errors import ConfigError
+from mednas.models.cardiac_net import ArchSettings, build_subnet
+from mednas.models.unet import UNet
+from mednas.space.cardiac import Genotype
+
+# Baselines the pipeline can train: name -> (display name, allowed settings with defaults).
+BASELINES: dict[str, tuple[str, dict[str, int]]] = {
+    "unet": ("U-Net", {"base": 64, "depth": 4}),
+}
+
+
+def baseline_spec(name: str, settings: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The spec of baseline ``name`` from its config entry ``retrain.baselines.<name>``."""
+    if name not in BASELINES:
+        raise ConfigError(f"retrain.baselines: unknown baseline '{name}'; available: {sorted(BASELINES)}")
+    defaults = BASELINES[name][1]
+    settings = dict(settings or {})
+    unknown = sorted(set(settings) - set(defaults))
+    if unknown:
+        raise ConfigError(f"retrain.baselines.{name}: unknown key(s) {unknown}; allowed {sorted(defaults)}")
+    spec = {**defaults, **settings}
+    for key, value in spec.items():
+        if not isinstance(value, int) or value < 1:
+            raise ConfigError(f"retrain.baselines.{name}.{key} must be a positive integer, got {value!r}")
+    return {"kind": name, **spec}
+
+
+def cardiac_spec(genotype: Genotype, arch: ArchSettings) -> dict[str, Any]:
+    """The spec of a searched network."""
+    return {"kind": "cardiac", "genotype": genotype.to_dict(), "arch": asdict(arch)}
+
+
+def display_name(spec: Mapping[str, Any]) -> str:
+    """Human name of a spec's network family."""
+    return "CardiacNAS space" if spec["kind"] == "cardiac" else BASELINES[spec["kind"]][0]
+
+
+def build_model(spec: Mapping[str, Any]) -> nn.Module:
+    """A freshly initialised network for ``spec``."""
+    kind = spec.get("kind")
+    if kind == "cardiac":
+        arch = ArchSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in spec["arch"].items()})
+        return build_subnet(Genotype(**spec["genotype"]), arch)
+    if kind == "unet":
+        return UNet(base=int(spec["base"]), depth=int(spec["depth"]))
+    raise ConfigError(f"model spec: unknown kind {kind!r}; known: cardiac, {', '.join(BASELINES)}")
+
+
+def input_multiple(spec: Mapping[str, Any]) -> int:
+    """The input side a network needs to be divisible by."""
+    if spec["kind"] == "cardiac":
+        return 2 ** int(spec["genotype"]["layers"])
+    return 2 ** int(spec["depth"])

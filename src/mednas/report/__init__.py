@@ -1,0 +1,1 @@
+"""Reporting: the paper's tables from measured summaries and reported rows, statistics, figures."""

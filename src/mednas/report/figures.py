@@ -1,0 +1,166 @@
+"""The paper's figures from this run's files: Pareto front, design-factor correlations, curves, overlays."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mednas.data.volume import STRUCTURES
+
+NUMERIC_GENES = ("filters", "kernel", "layers", "dropout", "res_scale")
+CATEGORICAL_GENES = ("attention", "fusion", "activation")
+ARCHIVE_METRICS = ("dice_mean", "hd95_mean", "params", "flops", "latency_ms")
+# RV, MYO, LV overlay colours (RGB).
+COLOURS = {1: (0.90, 0.20, 0.20), 2: (0.20, 0.80, 0.20), 3: (0.25, 0.45, 1.00)}
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def pareto_mask(cost: np.ndarray, quality: np.ndarray) -> np.ndarray:
+    """Points not dominated when lower cost and higher quality are better."""
+    keep = np.ones(len(cost), dtype=bool)
+    for i in range(len(cost)):
+        better = (cost <= cost[i]) & (quality >= quality[i]) & ((cost < cost[i]) | (quality > quality[i]))
+        keep[i] = not better.any()
+    return keep
+
+
+def plot_pareto(path: str | Path, archives: Mapping[str, pd.DataFrame], models: Mapping[str, Mapping[str, Any]],
+                distance_unit: str) -> None:
+    """Validation Dice against GFLOPs: every candidate of each search, its front, and the retrained models."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    for i, (strategy, df) in enumerate(archives.items()):
+        colour = f"C{i}"
+        g, d = df["flops"].to_numpy() / 1e9, df["dice_mean"].to_numpy()
+        ax.scatter(g, d, s=10, alpha=0.35, color=colour, label=f"{strategy}: candidates (supernet weights)")
+        m = pareto_mask(g, d)
+        order = np.argsort(g[m])
+        ax.step(g[m][order], d[m][order], where="post", color=colour, lw=1.2, label=f"{strategy}: front")
+    for name, s in models.items():
+        marker = "*" if name.startswith("nas-") else "s"
+        ax.scatter([s["gflops"]], [s["final_val"]["dice_mean"]], marker=marker, s=150 if marker == "*" else 70,
+                   edgecolor="k", color="gold" if marker == "*" else "lightgrey", zorder=5)
+        ax.annotate(name, (s["gflops"], s["final_val"]["dice_mean"]), textcoords="offset points", xytext=(6, 4),
+                    fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("GFLOPs per image (2 x MACs, configured input size)")
+    ax.set_ylabel("validation Dice (mean of RV, MYO, LV)")
+    ax.set_title("Search archive and fronts; retrained models (star: searched, square: baseline)", fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100, format="png")
+    plt.close(fig)
+
+
+def design_factor_table(archive: pd.DataFrame) -> pd.DataFrame:
+    """Genes (numeric as they are, categorical one-hot) and metrics of every distinct candidate."""
+    df = archive.drop_duplicates("key")
+    cols = {g: df[g].astype(float) for g in NUMERIC_GENES}
+    for gene in CATEGORICAL_GENES:
+        for value in sorted(df[gene].astype(str).unique()):
+            cols[f"{gene}={value}"] = (df[gene].astype(str) == value).astype(float)
+    for metric in ARCHIVE_METRICS:
+        if metric in df:
+            cols[metric] = df[metric].astype(float)
+    return pd.DataFrame(cols)
+
+
+def design_factor_correlation(archive: pd.DataFrame) -> pd.DataFrame:
+    """Spearman correlation of design factors and metrics over the archive (constant columns dropped)."""
+    table = design_factor_table(archive)
+    table = table.loc[:, table.nunique() > 1]
+    return table.corr(method="spearman")
+
+
+def plot_correlation(path: str | Path, corr: pd.DataFrame, candidates: int) -> None:
+    """Heatmap of :func:`design_factor_correlation`, values written in the cells."""
+    plt = _plt()
+    n = len(corr)
+    fig, ax = plt.subplots(figsize=(0.45 * n + 3, 0.45 * n + 2))
+    im = ax.imshow(corr.to_numpy(), cmap="RdBu_r", vmin=-1, vmax=1)
+    ax.set_xticks(range(n), corr.columns, rotation=90, fontsize=7)
+    ax.set_yticks(range(n), corr.index, fontsize=7)
+    for i in range(n):
+        for j in range(n):
+            v = corr.iat[i, j]
+            if np.isfinite(v):
+                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=5)
+    fig.colorbar(im, ax=ax, shrink=0.7, label="Spearman rho")
+    ax.set_title(f"Design factors and metrics over {candidates} searched candidates", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100, format="png")
+    plt.close(fig)
+
+
+def plot_curves(path: str | Path, curves: Mapping[str, pd.DataFrame], distance_unit: str) -> None:
+    """Validation Dice and HD95 per retraining epoch, one line per model."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for name, df in curves.items():
+        style = "-" if name.startswith("nas-") else "--"
+        axes[0].plot(df["epoch"], df["val_dice_mean"], style, marker="o", ms=3, label=name)
+        axes[1].plot(df["epoch"], df["val_hd95_mean"], style, marker="o", ms=3, label=name)
+    axes[0].set_ylabel("validation Dice (mean of RV, MYO, LV)")
+    axes[1].set_ylabel(f"validation HD95 ({distance_unit})")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100, format="png")
+    plt.close(fig)
+
+
+def overlay_slices(label: np.ndarray, patients: Sequence[str], count: int) -> list[int]:
+    """Indices of ``count`` test slices to show: in each of the first patients, its most labelled slice."""
+    chosen, seen = [], []
+    for p in patients:
+        if p not in seen:
+            seen.append(p)
+    for p in seen[:count]:
+        rows = np.flatnonzero(np.asarray(patients) == p)
+        chosen.append(int(rows[np.argmax((label[rows] > 0).reshape(len(rows), -1).sum(1))]))
+    return chosen
+
+
+def _overlay(image: np.ndarray, label: np.ndarray) -> np.ndarray:
+    lo, hi = np.percentile(image, (1, 99))
+    grey = np.clip((image - lo) / max(hi - lo, 1e-6), 0, 1)
+    rgb = np.repeat(grey[..., None], 3, axis=-1)
+    for value, colour in COLOURS.items():
+        mask = label == value
+        rgb[mask] = 0.5 * rgb[mask] + 0.5 * np.asarray(colour)
+    return rgb
+
+
+def plot_overlays(path: str | Path, images: np.ndarray, labels: np.ndarray, predictions: Mapping[str, np.ndarray],
+                  titles: Sequence[str]) -> None:
+    """Rows: test slices; columns: the reference labels, then each model's prediction."""
+    plt = _plt()
+    cols = ["reference", *predictions]
+    fig, axes = plt.subplots(len(images), len(cols), figsize=(2.2 * len(cols), 2.3 * len(images)), squeeze=False)
+    for i in range(len(images)):
+        for j, name in enumerate(cols):
+            lab = labels[i] if name == "reference" else predictions[name][i]
+            axes[i, j].imshow(_overlay(images[i], lab))
+            axes[i, j].set_xticks([])
+            axes[i, j].set_yticks([])
+            if i == 0:
+                axes[i, j].set_title(name, fontsize=8)
+        axes[i, 0].set_ylabel(titles[i], fontsize=7)
+    legend = ", ".join(f"{n}: {'red green blue'.split()[k - 1]}" for k, n in STRUCTURES.items())
+    fig.suptitle(f"Test slices ({legend})", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100, format="png")
+    plt.close(fig)

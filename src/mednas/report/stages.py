@@ -1,0 +1,83 @@
+"""Pipeline stages of reporting: evaluation summaries and archives in, tables and figures out."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from mednas.atomic import atomic_outputs
+from mednas.csvio import write_rows
+from mednas.data.slices import load_slices
+from mednas.errors import DataError
+from mednas.report import figures
+from mednas.report.tables import TABLE2_COLUMNS, TABLE3_COLUMNS, best_searched, table2_rows, table3_rows
+from mednas.train.validation import predict_slices
+
+log = logging.getLogger("mednas")
+
+
+def _read_json(path: str | Path) -> dict[str, Any]:
+    return json.loads(Path(path).read_text())
+
+
+def _per_patient(path: str | Path) -> dict[str, dict[str, float]]:
+    """``{metric: {patient: mean over the patient's volumes and structures}}`` from a ``per_case.csv``."""
+    from mednas.evaluate.testset import per_patient
+
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    return {m: per_patient(rows, m) for m in ("dice", "hd95")}
+
+
+def run_tables(summary_paths: Mapping[str, str], per_case_paths: Mapping[str, str], paper_table2: str,
+               paper_table3: str, dataset: str, outputs: Mapping[str, str]) -> dict[str, Any]:
+    """Write ``table2.csv`` (measured rows, then the paper's) and ``table3.csv`` (paired tests) together."""
+    summaries = {m: _read_json(p) for m, p in summary_paths.items()}
+    rows2 = table2_rows(summaries, summary_paths, dataset, paper_table2)
+    best = best_searched(summaries)
+    rows3 = table3_rows({m: _per_patient(p) for m, p in per_case_paths.items()}, best, paper_table3)
+    with atomic_outputs([outputs["table2"], outputs["table3"]]) as (t2, t3):
+        write_rows(t2, rows2, TABLE2_COLUMNS)
+        write_rows(t3, rows3, TABLE3_COLUMNS)
+    log.info("table2: %d measured + %d paper rows; table3 against %s", len(summaries), len(rows2) - len(summaries),
+             best)
+    return {"best_searched": best}
+
+
+def run_figures(archive_paths: Mapping[str, str], summary_paths: Mapping[str, str], curve_paths: Mapping[str, str],
+                model_paths: Mapping[str, str], test_path: str, overlay_count: int, device: str,
+                outputs: Mapping[str, str]) -> None:
+    """Pareto, correlation (PNG and CSV), curves and overlay figures, written together."""
+    from mednas.train.retrain import load_model
+
+    if not archive_paths:
+        raise DataError("figures need at least one search archive (config key search.strategies is empty)")
+    summaries = {m: _read_json(p) for m, p in summary_paths.items()}
+    unit = next(iter(summaries.values()))["distance_unit"]
+    archives = {s: pd.read_csv(p) for s, p in archive_paths.items()}
+    curves = {m: pd.read_csv(p) for m, p in curve_paths.items()}
+    test = load_slices(test_path)
+    patients = [str(p) for p in (test.patient if test.patient is not None else test.case_id)]
+    idx = figures.overlay_slices(test.label, patients, overlay_count)
+    predictions = {}
+    for name, path in model_paths.items():
+        model, _, _ = load_model(path, device)
+        with torch.no_grad():
+            predictions[name] = predict_slices(model, test.image[idx], device, len(idx))
+    titles = [f"{test.case_id[i]} slice {int(test.slice_index[i])}" for i in idx]
+    paths = [outputs[k] for k in ("pareto", "correlation", "correlation_csv", "curves", "overlays")]
+    with atomic_outputs(paths) as (t_pareto, t_corr, t_corr_csv, t_curves, t_overlays):
+        figures.plot_pareto(t_pareto, archives, summaries, unit)
+        merged = pd.concat(archives.values(), ignore_index=True)
+        corr = figures.design_factor_correlation(merged)
+        figures.plot_correlation(t_corr, corr, int(merged["key"].nunique()))
+        corr.round(4).to_csv(t_corr_csv, index_label="factor")
+        figures.plot_curves(t_curves, curves, unit)
+        figures.plot_overlays(t_overlays, test.image[idx], test.label[idx], predictions, titles)

@@ -1,0 +1,143 @@
+"""CardiacNAS Table II and III: measured rows from this run's summaries, reported rows from config/paper.
+
+Measured and reported rows share the paper's columns but never a row: a reported number is
+copied from ``config/paper/*.csv`` unchanged and marked ``source=paper``; a measured number
+comes from a ``summary.json`` of this run and is marked ``source=measured``.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from mednas.errors import DataError
+from mednas.models.registry import BASELINES
+from mednas.report.stats import paired_tests
+
+# The paper's columns, in config/paper/cardiacnas_table2.csv's order.
+TABLE2_PAPER_COLUMNS = ("method", "mode", "dsc_myo", "dsc_rv", "dsc_lv", "dsc_avg", "hd95_myo", "hd95_rv", "hd95_lv",
+                        "hd95_avg", "params_m", "gflops", "gpu_days", "source", "dataset", "distance_unit", "reference")
+# What this run adds for its own rows (empty on the paper's rows).
+TABLE2_EXTRA_COLUMNS = ("model", "input_size", "gmacs_at_224", "latency_ms", "device_days", "devices", "test_patients")
+TABLE2_COLUMNS = TABLE2_PAPER_COLUMNS + TABLE2_EXTRA_COLUMNS
+
+TABLE3_PAPER_COLUMNS = ("method", "dsc_avg", "t_statistic", "p_value", "significance", "source", "reference")
+TABLE3_COLUMNS = ("method", "model", "reference_model", "metric", "n_patients", "model_mean", "reference_mean",
+                  "mean_difference", "t_statistic", "t_p_value", "cohens_dz", "wilcoxon_statistic",
+                  "wilcoxon_p_value", "rank_biserial", "note", "source", "reference")
+
+STRATEGY_MODE = {"ga": "Evolutionary", "nsga2": "Evolutionary", "moead_sa": "Evolutionary", "random": "Random search"}
+STRUCTURE_COLUMNS = {"MYO": "myo", "RV": "rv", "LV": "lv"}
+
+
+def read_paper_rows(path: str | Path, columns: Sequence[str]) -> list[dict[str, str]]:
+    """Rows a paper reports, checked: exactly ``columns``, every row marked ``source=paper``."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"missing paper table {path} (config key report.paper_table2 / paper_table3)")
+    with open(path, newline="") as fh:
+        reader = csv.DictReader(fh)
+        if tuple(reader.fieldnames or ()) != tuple(columns):
+            raise DataError(f"{path}: columns {reader.fieldnames} differ from the expected {list(columns)}")
+        rows = list(reader)
+    bad = [i + 2 for i, r in enumerate(rows) if r["source"] != "paper"]
+    if bad:
+        raise DataError(f"{path}: line(s) {bad} are not marked source=paper; reported numbers only belong there")
+    if not rows:
+        raise DataError(f"{path}: holds no rows")
+    return rows
+
+
+def model_method(model: str) -> tuple[str, str]:
+    """Display name and mode (Table II's 'Mode' column) of a model of this run."""
+    if model.startswith("nas-"):
+        strategy = model[4:]
+        return f"NAS ({strategy})", STRATEGY_MODE.get(strategy, "Evolutionary")
+    if model in BASELINES:
+        return BASELINES[model][0], "Manual"
+    raise DataError(f"unknown model '{model}': neither nas-<strategy> nor a baseline ({sorted(BASELINES)})")
+
+
+def _r(value: float | None, digits: int) -> float | str:
+    return "" if value is None else round(float(value), digits)
+
+
+def _sig(value: float | None, digits: int) -> float | str:
+    """``digits`` significant digits: device days of a CPU demo are tiny, a paper's are not."""
+    return "" if value is None else float(f"{float(value):.{digits}g}")
+
+
+def measured_row(summary: Mapping[str, Any], dataset: str, reference: str) -> dict[str, Any]:
+    """One Table II row from an evaluate ``summary.json``: Dice in %, HD95 in the data's unit."""
+    method, mode = model_method(summary["model"])
+    row: dict[str, Any] = {"method": method, "mode": mode}
+    for name, col in STRUCTURE_COLUMNS.items():
+        row[f"dsc_{col}"] = _r(100 * summary[f"dice_{name}"], 2)
+    row["dsc_avg"] = _r(100 * summary["dice_mean"], 2)
+    for name, col in STRUCTURE_COLUMNS.items():
+        row[f"hd95_{col}"] = _r(summary[f"hd95_{name}"], 2)
+    row["hd95_avg"] = _r(summary["hd95_mean"], 2)
+    row |= {
+        "params_m": _r(summary["params"] / 1e6, 4), "gflops": _r(summary["gflops"], 4),
+        "gpu_days": _sig(summary["gpu_days"], 4), "source": "measured", "dataset": dataset,
+        "distance_unit": summary["distance_unit"], "reference": reference, "model": summary["model"],
+        "input_size": f"{summary['image_size']}x{summary['image_size']}",
+        "gmacs_at_224": _r(summary["gmacs_at_paper_size"], 4) if summary["paper_image_size"] == 224 else "",
+        "latency_ms": _r(summary["latency_ms"], 3), "device_days": _sig(summary["device_days"], 4),
+        "devices": " ".join(summary["devices"]), "test_patients": len(summary["test_patients"]),
+    }
+    return row
+
+
+def table2_rows(summaries: Mapping[str, Mapping[str, Any]], summary_paths: Mapping[str, str], dataset: str,
+                paper_path: str | Path) -> list[dict[str, Any]]:
+    """Measured rows (in the order given), then the paper's rows unchanged."""
+    rows = [measured_row(s, dataset, str(summary_paths[m])) for m, s in summaries.items()]
+    paper = read_paper_rows(paper_path, TABLE2_PAPER_COLUMNS)
+    return rows + [{**{c: "" for c in TABLE2_COLUMNS}, **r} for r in paper]
+
+
+def best_searched(summaries: Mapping[str, Mapping[str, Any]]) -> str:
+    """The searched model with the highest validation Dice after retraining (the test set is not used to pick)."""
+    searched = [m for m in summaries if m.startswith("nas-")]
+    if not searched:
+        raise DataError("table3 compares with the best searched model, but no nas-<strategy> model was evaluated "
+                        "(config key search.strategies is empty)")
+    return max(searched, key=lambda m: (summaries[m]["final_val"].get("dice_mean", float("-inf")), m))
+
+
+def table3_rows(per_patient: Mapping[str, Mapping[str, Mapping[str, float]]], reference_model: str,
+                paper_path: str | Path) -> list[dict[str, Any]]:
+    """Paired tests of each model against ``reference_model`` on per-patient Dice (%) and HD95.
+
+    ``per_patient[model][metric][patient]``; metric ``dice`` (fraction) or ``hd95``.
+    """
+    ref = per_patient[reference_model]
+    rows = []
+    for model, scores in per_patient.items():
+        if model == reference_model:
+            continue
+        for metric, scale in (("dice", 100.0), ("hd95", 1.0)):
+            patients = sorted(ref[metric])
+            if sorted(scores[metric]) != patients:
+                raise DataError(f"{model} and {reference_model} were scored on different test patients")
+            res = paired_tests([scale * scores[metric][p] for p in patients],
+                               [scale * ref[metric][p] for p in patients])
+            rows.append({
+                "method": model_method(model)[0], "model": model, "reference_model": reference_model,
+                "metric": "dsc_avg" if metric == "dice" else "hd95_avg", "n_patients": res["n"],
+                "model_mean": res["mean_a"], "reference_mean": res["mean_b"],
+                "mean_difference": res["mean_difference"], "t_statistic": res["t_statistic"],
+                "t_p_value": res["t_p_value"], "cohens_dz": res["cohens_dz"],
+                "wilcoxon_statistic": res["wilcoxon_statistic"], "wilcoxon_p_value": res["wilcoxon_p_value"],
+                "rank_biserial": res["rank_biserial"], "note": res["note"], "source": "measured",
+                "reference": "per_case.csv of both models, per-patient mean over volumes and structures",
+            })
+    paper = read_paper_rows(paper_path, TABLE3_PAPER_COLUMNS)
+    for r in paper:
+        rows.append({**{c: "" for c in TABLE3_COLUMNS}, "method": r["method"], "metric": "dsc_avg",
+                     "model_mean": r["dsc_avg"], "t_statistic": r["t_statistic"], "t_p_value": r["p_value"],
+                     "note": f"significance: {r['significance']}", "source": "paper", "reference": r["reference"]})
+    return rows

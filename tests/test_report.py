@@ -1,0 +1,196 @@
+"""Tables, statistics and figures of the report stage, on hand-made numbers."""
+
+from __future__ import annotations
+
+import csv
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from mednas.errors import DataError
+from mednas.report import figures
+from mednas.report.stats import cohens_dz, paired_tests, rank_biserial
+from mednas.report.tables import (TABLE2_COLUMNS, TABLE2_PAPER_COLUMNS, TABLE3_COLUMNS, best_searched,
+                                  measured_row, read_paper_rows, table2_rows, table3_rows)
+
+REPO = Path(__file__).resolve().parents[1]
+PAPER2 = REPO / "config" / "paper" / "cardiacnas_table2.csv"
+PAPER3 = REPO / "config" / "paper" / "cardiacnas_table3.csv"
+
+
+# --- statistics -------------------------------------------------------------------------------
+
+def test_paired_tests_match_hand_computation():
+    a = [3.0, 5.0, 2.5, 7.0, 9.0]
+    b = [2.0, 3.0, 3.0, 4.0, 5.0]  # differences 1, 2, -0.5, 3, 4
+    res = paired_tests(a, b)
+    d = np.array([1.0, 2.0, -0.5, 3.0, 4.0])
+    sd = math.sqrt(((d - d.mean()) ** 2).sum() / 4)
+    assert res["mean_difference"] == pytest.approx(1.9)
+    assert res["t_statistic"] == pytest.approx(1.9 / (sd / math.sqrt(5)))
+    assert res["t_p_value"] == pytest.approx(2 * stats.t.sf(res["t_statistic"], df=4))
+    assert res["cohens_dz"] == pytest.approx(1.9 / sd)
+    # |d| ranks 2, 3, 1, 4, 5: W+ = 14, W- = 1; exact two-sided p = 2 * P(W <= 1) = 2 * 2 / 2**5
+    assert res["wilcoxon_statistic"] == 1.0
+    assert res["wilcoxon_p_value"] == pytest.approx(0.125)
+    assert res["rank_biserial"] == pytest.approx(13 / 15)
+    assert res["n"] == 5 and res["note"] == ""
+
+
+def test_paired_tests_are_antisymmetric_and_handle_ties():
+    a, b = [0.9, 0.8, 0.85, 0.7], [0.8, 0.8, 0.75, 0.6]
+    fwd, back = paired_tests(a, b), paired_tests(b, a)
+    assert fwd["t_statistic"] == pytest.approx(-back["t_statistic"])
+    assert fwd["rank_biserial"] == pytest.approx(1.0) and back["rank_biserial"] == pytest.approx(-1.0)
+    assert fwd["wilcoxon_p_value"] == pytest.approx(back["wilcoxon_p_value"])
+    same = paired_tests(a, a)
+    assert math.isnan(same["t_p_value"]) and math.isnan(same["wilcoxon_p_value"]) and "identical" in same["note"]
+    assert math.isnan(rank_biserial([0, 0])) and math.isnan(cohens_dz([1.0]))
+    with pytest.raises(ValueError, match="equal-length"):
+        paired_tests([1, 2, 3], [1, 2])
+    with pytest.raises(ValueError, match="at least 2"):
+        paired_tests([1], [2])
+
+
+# --- Table II ---------------------------------------------------------------------------------
+
+def summary(model: str, dice: float, val_dice: float, hd: float = 3.0) -> dict:
+    s = {"model": model, "distance_unit": "mm", "params": 1_234_567, "gflops": 0.5, "image_size": 96,
+         "paper_image_size": 224, "gmacs_at_paper_size": 1.36, "latency_ms": 4.2, "device_days": 0.001,
+         "gpu_days": None, "devices": ["cpu"], "test_patients": ["p1", "p2"], "final_val": {"dice_mean": val_dice}}
+    for i, name in enumerate(("RV", "MYO", "LV")):
+        s[f"dice_{name}"] = dice + 0.01 * i
+        s[f"hd95_{name}"] = hd + i
+    s["dice_mean"] = dice + 0.01
+    s["hd95_mean"] = hd + 1
+    return s
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_table2_measured_rows_then_paper_rows_unchanged():
+    summaries = {"nas-ga": summary("nas-ga", 0.8, 0.7), "unet": summary("unet", 0.6, 0.5)}
+    rows = table2_rows(summaries, {m: f"{m}/summary.json" for m in summaries}, "phantom (synthetic)", PAPER2)
+    assert all(tuple(r) == TABLE2_COLUMNS for r in rows)
+    measured, paper = rows[:2], rows[2:]
+    assert [r["source"] for r in measured] == ["measured"] * 2
+    assert [r["method"] for r in measured] == ["NAS (ga)", "U-Net"]
+    assert [r["mode"] for r in measured] == ["Evolutionary", "Manual"]
+    ga = measured[0]
+    assert ga["dsc_rv"] == 80.0 and ga["dsc_myo"] == 81.0 and ga["dsc_lv"] == 82.0 and ga["dsc_avg"] == 81.0
+    assert ga["hd95_rv"] == 3.0 and ga["hd95_avg"] == 4.0 and ga["params_m"] == 1.2346
+    assert ga["gpu_days"] == "" and ga["device_days"] == 0.001 and ga["input_size"] == "96x96"
+    # The paper's rows: copied character for character, nothing added but empty extras.
+    reported = read_csv(PAPER2)
+    assert len(paper) == len(reported) == 7
+    for got, want in zip(paper, reported):
+        assert {c: got[c] for c in TABLE2_PAPER_COLUMNS} == want
+        assert all(got[c] == "" for c in TABLE2_COLUMNS if c not in TABLE2_PAPER_COLUMNS)
+        assert got["source"] == "paper"
+
+
+def test_paper_rows_are_read_not_computed(tmp_path):
+    edited = tmp_path / "paper.csv"
+    text = PAPER2.read_text().replace("70.12", "12.34")
+    edited.write_text(text)
+    rows = table2_rows({"nas-ga": summary("nas-ga", 0.8, 0.7)}, {"nas-ga": "s.json"}, "ACDC", edited)
+    unet = [r for r in rows if r["source"] == "paper" and r["method"] == "U-Net"][0]
+    assert unet["dsc_myo"] == "12.34"  # whatever the file says, and nothing this run measured
+    # A measured U-Net never borrows the paper's numbers, and vice versa.
+    measured = measured_row(summary("unet", 0.6, 0.5), "ACDC", "s.json")
+    assert measured["dsc_myo"] != unet["dsc_myo"] and measured["source"] == "measured"
+
+
+def test_paper_table_checks(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(PAPER2.read_text().replace(",paper,ACDC", ",measured,ACDC", 1))
+    with pytest.raises(DataError, match="line\\(s\\) \\[2\\].*source=paper"):
+        read_paper_rows(bad, TABLE2_PAPER_COLUMNS)
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("method,dsc\nU-Net,1\n")
+    with pytest.raises(DataError, match="wrong.csv: columns"):
+        read_paper_rows(wrong, TABLE2_PAPER_COLUMNS)
+    with pytest.raises(DataError, match="missing paper table"):
+        read_paper_rows(tmp_path / "absent.csv", TABLE2_PAPER_COLUMNS)
+
+
+# --- Table III --------------------------------------------------------------------------------
+
+def test_best_searched_uses_validation_not_test():
+    summaries = {"nas-ga": summary("nas-ga", 0.9, 0.5), "nas-random": summary("nas-random", 0.5, 0.6),
+                 "unet": summary("unet", 0.95, 0.99)}
+    assert best_searched(summaries) == "nas-random"
+    with pytest.raises(DataError, match="search.strategies"):
+        best_searched({"unet": summaries["unet"]})
+
+
+def test_table3_rows_on_hand_made_patients():
+    ref = {"dice": {"p1": 0.80, "p2": 0.70, "p3": 0.90, "p4": 0.85}, "hd95": {"p1": 2, "p2": 4, "p3": 1, "p4": 3}}
+    unet = {"dice": {"p1": 0.70, "p2": 0.65, "p3": 0.80, "p4": 0.86}, "hd95": {"p1": 3, "p2": 6, "p3": 2, "p4": 3}}
+    rows = table3_rows({"nas-ga": ref, "unet": unet}, "nas-ga", PAPER3)
+    assert all(tuple(r) == TABLE3_COLUMNS for r in rows)
+    measured = [r for r in rows if r["source"] == "measured"]
+    assert [(r["model"], r["metric"]) for r in measured] == [("unet", "dsc_avg"), ("unet", "hd95_avg")]
+    dsc = measured[0]
+    want = paired_tests([70, 65, 80, 86], [80, 70, 90, 85])
+    assert dsc["t_statistic"] == pytest.approx(want["t_statistic"])
+    assert dsc["wilcoxon_p_value"] == pytest.approx(want["wilcoxon_p_value"])
+    assert dsc["mean_difference"] == pytest.approx(-6.0) and dsc["n_patients"] == 4
+    hd = measured[1]
+    assert hd["mean_difference"] == pytest.approx(1.0)
+    paper = [r for r in rows if r["source"] == "paper"]
+    assert len(paper) == 7 and paper[-1]["method"] == "CardiacNAS" and paper[-1]["t_statistic"] == "4.90"
+    other = {"dice": {"p1": 0.7, "p9": 0.7, "p3": 0.7, "p4": 0.7}, "hd95": unet["hd95"]}
+    with pytest.raises(DataError, match="different test patients"):
+        table3_rows({"nas-ga": ref, "unet": other}, "nas-ga", PAPER3)
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+def test_pareto_mask_and_correlation():
+    cost = np.array([1.0, 2.0, 3.0, 2.5, 1.0])
+    quality = np.array([0.5, 0.7, 0.9, 0.6, 0.4])
+    assert figures.pareto_mask(cost, quality).tolist() == [True, True, True, False, False]
+    rng = np.random.default_rng(0)
+    n = 30
+    archive = pd.DataFrame({
+        "key": [f"c{i}" for i in range(n)], "filters": rng.integers(8, 17, n), "kernel": rng.choice([1, 3, 5], n),
+        "layers": rng.choice([2, 3, 4], n), "dropout": rng.uniform(0.1, 0.5, n), "res_scale": np.full(n, 0.5),
+        "attention": rng.choice(["se", "self"], n), "fusion": ["add"] * n, "activation": rng.choice(["relu", "elu"], n),
+    })
+    archive["dice_mean"] = archive["filters"] / 16
+    archive["params"] = -archive["layers"]
+    corr = figures.design_factor_correlation(archive)
+    assert corr.loc["filters", "dice_mean"] == pytest.approx(1.0)
+    assert corr.loc["layers", "params"] == pytest.approx(-1.0)
+    assert "res_scale" not in corr and "fusion=add" not in corr  # constant columns carry no correlation
+    assert corr.loc["attention=se", "attention=self"] == pytest.approx(-1.0)
+
+
+def test_overlay_slices_pick_the_most_labelled_slice_per_patient():
+    label = np.zeros((5, 4, 4), dtype=np.uint8)
+    label[1, :2] = 1
+    label[2, :3] = 2
+    label[4, :1] = 3
+    patients = ["a", "a", "a", "b", "b"]
+    assert figures.overlay_slices(label, patients, 5) == [2, 4]
+    assert figures.overlay_slices(label, patients, 1) == [2]
+
+
+def test_figures_are_written(tmp_path):
+    curves = {"nas-ga": pd.DataFrame({"epoch": [1, 2], "val_dice_mean": [0.3, 0.5], "val_hd95_mean": [9, 6]})}
+    figures.plot_curves(tmp_path / "c.png", curves, "mm")
+    img = np.random.default_rng(0).normal(size=(2, 16, 16)).astype(np.float32)
+    lab = np.zeros((2, 16, 16), dtype=np.uint8)
+    lab[:, 4:8, 4:8] = 3
+    figures.plot_overlays(tmp_path / "o.png", img, lab, {"nas-ga": lab}, ["x", "y"])
+    for name in ("c.png", "o.png"):
+        assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"

@@ -1,0 +1,98 @@
+"""The whole DAG through Snakemake on a tiny phantom: retrain, evaluate, tables, figures, report, audit."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from mednas.report.tables import TABLE2_COLUMNS, TABLE3_COLUMNS
+from workflow_util import mednas, snakemake, write_config
+
+pytestmark = pytest.mark.slow
+
+TINY = dict(
+    device="cpu",
+    dataset={"kind": "phantom", "phantom": {"patients": 8, "seed": 2}},
+    preprocess={"image_size": 32, "target_spacing": [6.0, 6.0]},
+    space={"filters": [4, 6], "kernels": [1, 3], "layers": [2, 3], "activations": ["relu", "elu"]},
+    train={"batch_size": 4, "lr": 0.01, "val_batch_size": 16},
+    supernet={"epochs": 1, "steps_per_epoch": 3, "sandwich_random": 1, "bn_recal_batches": 2},
+    latency={"rounds": 1, "warmup": 1, "repeats": 1, "filter_points": 2, "overhead_genotypes": 1,
+             "check_genotypes": 3},
+    search={"strategies": ["ga", "random"], "population": 3, "generations": 2},
+    retrain={"epochs": 2, "steps_per_epoch": 3, "baselines": {"unet": {"base": 4, "depth": 2}}},
+    report={"overlay_slices": 2},
+)
+MODELS = ["nas-ga", "nas-random", "unet"]
+
+
+def rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    work = tmp_path_factory.mktemp("tables")
+    cfg = write_config(work, **TINY)
+    res = snakemake(work, "--configfile", str(cfg), timeout=600)
+    assert res.returncode == 0, res.stderr[-4000:]
+    return work, cfg
+
+
+def test_table2_and_table3(built):
+    work, _ = built
+    out = work / "results" / "mini"
+    t2 = rows(out / "table2.csv")
+    assert tuple(t2[0]) == TABLE2_COLUMNS
+    measured = [r for r in t2 if r["source"] == "measured"]
+    assert [r["model"] for r in measured] == MODELS
+    assert [r["source"] for r in t2] == ["measured"] * 3 + ["paper"] * 7  # never interleaved
+    for r in measured:
+        s = json.loads((out / "models" / r["model"] / "summary.json").read_text())
+        assert float(r["dsc_avg"]) == round(100 * s["dice_mean"], 2)
+        assert r["dataset"] == "phantom (synthetic)" and r["distance_unit"] == "mm" and r["gpu_days"] == ""
+        assert float(r["device_days"]) > 0 and r["input_size"] == "32x32" and r["test_patients"] == "2"
+        cases = rows(out / "models" / r["model"] / "per_case.csv")
+        assert len(cases) == 2 * 2 * 3  # 2 test patients x (ED, ES) x 3 structures
+        assert {c["phase"] for c in cases} == {"ED", "ES"}
+    nas = json.loads((out / "models" / "nas-ga" / "summary.json").read_text())
+    unet = json.loads((out / "models" / "unet" / "summary.json").read_text())
+    assert nas["search_seconds"] > 0 and nas["supernet_share_seconds"] > 0 and unet["search_seconds"] == 0
+    chosen = json.loads((out / "search" / "ga" / "chosen.json").read_text())
+    assert nas["spec"]["genotype"] == chosen["genotype"]
+    t3 = rows(out / "table3.csv")
+    assert tuple(t3[0]) == TABLE3_COLUMNS
+    best = {r["reference_model"] for r in t3 if r["source"] == "measured"}
+    assert len(best) == 1 and best.pop() in ("nas-ga", "nas-random")
+    assert len([r for r in t3 if r["source"] == "measured"]) == 2 * 2 and len([r for r in t3 if r["source"] == "paper"]) == 7
+
+
+def test_figures_report_and_audit(built, tmp_path):
+    work, cfg = built
+    out = work / "results" / "mini"
+    for name in ("pareto", "correlation", "curves", "overlays"):
+        assert (out / f"fig_{name}.png").read_bytes()[:4] == b"\x89PNG"
+    corr = rows(out / "fig_correlation.csv")
+    assert "filters" in corr[0] and "dice_mean" in corr[0]
+    res = mednas(work, "audit", "results/mini/table2.csv")
+    assert res.returncode == 0, res.stdout + res.stderr
+    for rule in ("tables", "evaluate", "retrain", "search", "train_supernet", "prepare", "make_phantom"):
+        assert rule in res.stdout
+    assert "cardiacnas_table2.csv" in res.stdout
+    report = tmp_path / "report.html"
+    res = snakemake(work, "--configfile", str(cfg), "--report", str(report))
+    assert res.returncode == 0, res.stderr[-3000:]
+    html = report.read_text(errors="replace")
+    assert "table2.csv" in html and "fig_pareto.png" in html
+    res = snakemake(work, "-n", "--configfile", str(cfg))
+    assert "Nothing to be done" in res.stdout + res.stderr
+
+
+def test_unknown_baseline_is_a_clear_error(tmp_path):
+    cfg = write_config(tmp_path, **{**TINY, "retrain": {"baselines": {"vnet": {"base": 4}}}})
+    res = snakemake(tmp_path, "-n", "--configfile", str(cfg))
+    assert res.returncode != 0
+    assert "vnet" in res.stdout + res.stderr
