@@ -47,7 +47,8 @@ def plot_pareto(path: str | Path, archives: Mapping[str, pd.DataFrame], models: 
         ax.scatter(g, d, s=10, alpha=0.35, color=colour, label=f"{strategy}: candidates (supernet weights)")
         m = pareto_mask(g, d)
         order = np.argsort(g[m])
-        ax.step(g[m][order], d[m][order], where="post", color=colour, lw=1.2, label=f"{strategy}: front")
+        ax.step(g[m][order], d[m][order], where="post", color=colour, lw=1.2,
+                label=f"{strategy}: front in Dice and GFLOPs")
     for name, s in models.items():
         marker = "*" if name.startswith("nas-") else "s"
         ax.scatter([s["gflops"]], [s["final_val"]["dice_mean"]], marker=marker, s=150 if marker == "*" else 70,
