@@ -148,6 +148,10 @@ def test_table3_rows_on_hand_made_patients():
     assert hd["mean_difference"] == pytest.approx(1.0)
     paper = [r for r in rows if r["source"] == "paper"]
     assert len(paper) == 7 and paper[-1]["method"] == "CardiacNAS" and paper[-1]["t_statistic"] == "4.90"
+    one = table3_rows({"nas-ga": {m: {"p1": v["p1"]} for m, v in ref.items()},
+                       "unet": {m: {"p1": v["p1"]} for m, v in unet.items()}}, "nas-ga", PAPER3)
+    assert "at least 2" in one[0]["note"] and math.isnan(one[0]["t_p_value"])
+    assert one[0]["mean_difference"] == pytest.approx(-10.0)
     other = {"dice": {"p1": 0.7, "p9": 0.7, "p3": 0.7, "p4": 0.7}, "hd95": unet["hd95"]}
     with pytest.raises(DataError, match="different test patients"):
         table3_rows({"nas-ga": ref, "unet": other}, "nas-ga", PAPER3)

@@ -41,7 +41,7 @@ def test_search_rule_killed_then_resumed(tmp_path):
     done_before = len(rows(live))
     assert done_before >= 6 and not (tmp_path / target).exists()
     snakemake(tmp_path, "--configfile", str(cfg), "--unlock")
-    res = snakemake(tmp_path, "--configfile", str(cfg))  # rule all: both strategies
+    res = snakemake(tmp_path, target, "results/mini/search/moead_sa/chosen.json", "--configfile", str(cfg))
     assert res.returncode == 0, res.stderr[-3000:]
     log = (tmp_path / "logs/mini/search_random.log").read_text()
     assert f"{done_before} candidates from an earlier run" in log

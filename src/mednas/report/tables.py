@@ -108,6 +108,16 @@ def best_searched(summaries: Mapping[str, Mapping[str, Any]]) -> str:
     return max(searched, key=lambda m: (summaries[m]["final_val"].get("dice_mean", float("-inf")), m))
 
 
+def single_pair(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
+    """What a paired comparison can say about fewer than two patients: the means, no test."""
+    nan = float("nan")
+    mean_a, mean_b = (sum(a) / len(a), sum(b) / len(b)) if a else (nan, nan)
+    return {"n": len(a), "mean_a": mean_a, "mean_b": mean_b, "mean_difference": mean_a - mean_b,
+            "t_statistic": nan, "t_p_value": nan, "cohens_dz": nan, "wilcoxon_statistic": nan,
+            "wilcoxon_p_value": nan, "rank_biserial": nan,
+            "note": f"{len(a)} test patient(s): paired tests need at least 2"}
+
+
 def table3_rows(per_patient: Mapping[str, Mapping[str, Mapping[str, float]]], reference_model: str,
                 paper_path: str | Path) -> list[dict[str, Any]]:
     """Paired tests of each model against ``reference_model`` on per-patient Dice (%) and HD95.
@@ -123,8 +133,9 @@ def table3_rows(per_patient: Mapping[str, Mapping[str, Mapping[str, float]]], re
             patients = sorted(ref[metric])
             if sorted(scores[metric]) != patients:
                 raise DataError(f"{model} and {reference_model} were scored on different test patients")
-            res = paired_tests([scale * scores[metric][p] for p in patients],
-                               [scale * ref[metric][p] for p in patients])
+            a = [scale * scores[metric][p] for p in patients]
+            b = [scale * ref[metric][p] for p in patients]
+            res = paired_tests(a, b) if len(patients) >= 2 else single_pair(a, b)
             rows.append({
                 "method": model_method(model)[0], "model": model, "reference_model": reference_model,
                 "metric": "dsc_avg" if metric == "dice" else "hd95_avg", "n_patients": res["n"],
