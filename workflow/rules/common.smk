@@ -1,7 +1,10 @@
 # Helpers shared by every rule file.
+import os
 import re
 
 from snakemake.exceptions import WorkflowError
+
+from mednas.models.registry import BASELINES, baseline_spec
 
 EXP = config["experiment"]
 CONDA_ENV = "../../envs/mednas.yaml"
@@ -61,3 +64,40 @@ def latency_threads():
     except WorkflowError:
         return 1
 
+
+for _name, _settings in config["retrain"]["baselines"].items():
+    baseline_spec(_name, _settings)  # an unknown baseline or setting stops the run before any job
+
+
+def retrain_inputs(wildcards):
+    """Data, and for a searched model the genotype its search chose."""
+    inputs = {
+        "train": f"results/{wildcards.exp}/data/train.npz",
+        "val": f"results/{wildcards.exp}/data/val.npz",
+    }
+    if wildcards.model.startswith("nas-"):
+        inputs["chosen"] = f"results/{wildcards.exp}/search/{wildcards.model[4:]}/chosen.json"
+    elif wildcards.model not in config["retrain"]["baselines"]:
+        raise ValueError(f"model '{wildcards.model}' is not in config key retrain.baselines")
+    return inputs
+
+
+def evaluate_inputs(wildcards):
+    """The model, the test split, and for a searched model its search cost (for GPU days)."""
+    inputs = {
+        "model": f"results/{wildcards.exp}/models/{wildcards.model}/model.pt",
+        "test": f"results/{wildcards.exp}/data/test.npz",
+        "data": f"results/{wildcards.exp}/data/data.json",
+    }
+    if wildcards.model.startswith("nas-"):
+        inputs["cost"] = f"results/{wildcards.exp}/search/{wildcards.model[4:]}/cost.json"
+    return inputs
+
+
+def paper_table(key):
+    """A paper table named in the config; relative paths are read from the Snakefile's folder."""
+    path = config["report"][key]
+    return path if os.path.isabs(path) else os.path.join(workflow.basedir, path)
+
+
+DATASET_LABEL = {"phantom": "phantom (synthetic)", "acdc": "ACDC", "nnunet_raw": "ACDC"}[config["dataset"]["kind"]]

@@ -1,15 +1,4 @@
 # Reporting: CardiacNAS Table II / III and the figures, from this run's files and config/paper.
-import os
-
-
-def paper_table(key):
-    """A paper table named in the config; relative paths are read from the Snakefile's folder."""
-    path = config["report"][key]
-    return path if os.path.isabs(path) else os.path.join(workflow.basedir, path)
-
-
-DATASET_LABEL = {"phantom": "phantom (synthetic)", "acdc": "ACDC", "nnunet_raw": "ACDC"}[config["dataset"]["kind"]]
-
 
 rule tables:
     input:
