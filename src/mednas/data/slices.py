@@ -24,9 +24,13 @@ class SliceSet:
     distance_unit: str
     patient: np.ndarray | None = None  # per slice; files written before it existed lack it
 
+    def patient_ids(self) -> np.ndarray:
+        """Each slice's patient (its case id where the file names no patient)."""
+        return self.patient if self.patient is not None else self.case_id
+
     def patient_of(self, rows: slice) -> str:
-        """The patient a volume's rows belong to (its case id where the file names no patient)."""
-        return str((self.patient if self.patient is not None else self.case_id)[rows.start])
+        """The patient a volume's rows belong to."""
+        return str(self.patient_ids()[rows.start])
 
     def __len__(self) -> int:
         return int(self.image.shape[0])

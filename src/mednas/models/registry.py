@@ -45,11 +45,6 @@ def cardiac_spec(genotype: Genotype, arch: ArchSettings) -> dict[str, Any]:
     return {"kind": "cardiac", "genotype": genotype.to_dict(), "arch": asdict(arch)}
 
 
-def display_name(spec: Mapping[str, Any]) -> str:
-    """Human name of a spec's network family."""
-    return "CardiacNAS space" if spec["kind"] == "cardiac" else BASELINES[spec["kind"]][0]
-
-
 def build_model(spec: Mapping[str, Any]) -> nn.Module:
     """A freshly initialised network for ``spec``."""
     kind = spec.get("kind")

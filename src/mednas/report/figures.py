@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from mednas.data.volume import STRUCTURES
+from mednas.search.pareto import non_dominated
 
 NUMERIC_GENES = ("filters", "kernel", "layers", "dropout", "res_scale")
 CATEGORICAL_GENES = ("attention", "fusion", "activation")
@@ -29,10 +30,8 @@ def _plt():
 
 def pareto_mask(cost: np.ndarray, quality: np.ndarray) -> np.ndarray:
     """Points not dominated when lower cost and higher quality are better."""
-    keep = np.ones(len(cost), dtype=bool)
-    for i in range(len(cost)):
-        better = (cost <= cost[i]) & (quality >= quality[i]) & ((cost < cost[i]) | (quality > quality[i]))
-        keep[i] = not better.any()
+    keep = np.zeros(len(cost), dtype=bool)
+    keep[non_dominated(np.column_stack([cost, -np.asarray(quality, float)]))] = True
     return keep
 
 

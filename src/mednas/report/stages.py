@@ -16,8 +16,10 @@ from mednas.atomic import atomic_outputs
 from mednas.csvio import write_rows
 from mednas.data.slices import load_slices
 from mednas.errors import DataError
+from mednas.evaluate.testset import per_patient
 from mednas.report import figures
 from mednas.report.tables import TABLE2_COLUMNS, TABLE3_COLUMNS, best_searched, table2_rows, table3_rows
+from mednas.train.retrain import load_model
 from mednas.train.validation import predict_slices
 
 log = logging.getLogger("mednas")
@@ -29,8 +31,6 @@ def _read_json(path: str | Path) -> dict[str, Any]:
 
 def _per_patient(path: str | Path) -> dict[str, dict[str, float]]:
     """``{metric: {patient: mean over the patient's volumes and structures}}`` from a ``per_case.csv``."""
-    from mednas.evaluate.testset import per_patient
-
     with open(path, newline="") as fh:
         rows = list(csv.DictReader(fh))
     return {m: per_patient(rows, m) for m in ("dice", "hd95")}
@@ -55,8 +55,6 @@ def run_figures(archive_paths: Mapping[str, str], summary_paths: Mapping[str, st
                 model_paths: Mapping[str, str], test_path: str, overlay_count: int, device: str,
                 outputs: Mapping[str, str]) -> None:
     """Pareto, correlation (PNG and CSV), curves and overlay figures, written together."""
-    from mednas.train.retrain import load_model
-
     if not archive_paths:
         raise DataError("figures need at least one search archive (config key search.strategies is empty)")
     summaries = {m: _read_json(p) for m, p in summary_paths.items()}
@@ -64,7 +62,7 @@ def run_figures(archive_paths: Mapping[str, str], summary_paths: Mapping[str, st
     archives = {s: pd.read_csv(p) for s, p in archive_paths.items()}
     curves = {m: pd.read_csv(p) for m, p in curve_paths.items()}
     test = load_slices(test_path)
-    patients = [str(p) for p in (test.patient if test.patient is not None else test.case_id)]
+    patients = [str(p) for p in test.patient_ids()]
     idx = figures.overlay_slices(test.label, patients, overlay_count)
     predictions = {}
     for name, path in model_paths.items():
