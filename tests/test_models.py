@@ -1,3 +1,4 @@
+import copy
 import random
 
 import pytest
@@ -41,6 +42,8 @@ def _all_choices():
         for fusion in ("add", "concat", "wsum"):
             g = SPACE.sample(rng)
             gs.append(Genotype(**{**g.to_dict(), "attention": att, "fusion": fusion}))
+    # Concat narrower than the widest network at every stage: exercises the grouped input slice.
+    gs.append(Genotype(7, 3, 3, 0.2, "se", "concat", "relu", 0.5))
     return gs + [SPACE.largest(), SPACE.smallest()]
 
 
@@ -56,6 +59,45 @@ def test_extracted_subnet_equals_supernet(trained_supernet, genotype):
         assert torch.allclose(net(x, genotype), sub(x), atol=1e-5)
     # The standalone network holds only its own genotype's weights.
     assert count_params(sub) == count_params(build_subnet(genotype, ARCH)) < count_params(net)
+
+
+@pytest.mark.parametrize("conv", ["conv1", "proj"])
+def test_concat_block_shares_weights_by_channel_kind(conv):
+    """In the supernet's concat block, input column j serves upsampled channel j and column
+    w_max + j skip channel j at every width: a narrow genotype (width c < w_max) must not
+    read columns c..w_max-1 (the widest network's upsampled channels) but must read w_max."""
+    torch.manual_seed(0)
+    net = build_supernet(SPACE, ARCH).eval()
+    g = Genotype(6, 3, 2, 0.1, "se", "concat", "relu", 0.5)
+    c, w_max = g.filters, SPACE.filters[1]
+    x = torch.randn(2, 1, 16, 16)
+
+    def output_with(column, genotype=g):
+        perturbed = copy.deepcopy(net)
+        weight = getattr(perturbed.decoder[0]["concat"], conv).weight
+        with torch.no_grad():
+            weight[:, column] += 10 * torch.randn_like(weight[:, column])
+            return perturbed(x, genotype)
+
+    with torch.no_grad():
+        base = net(x, g)
+        largest = Genotype(**{**g.to_dict(), "filters": w_max})
+        base_largest = net(x, largest)
+    assert torch.allclose(output_with(c), base, atol=1e-6)  # upsampled channel c of the widest only
+    assert not torch.allclose(output_with(w_max), base, atol=1e-3)  # skip channel 0
+    assert not torch.allclose(output_with(0), base, atol=1e-3)  # upsampled channel 0
+    assert not torch.allclose(output_with(c, largest), base_largest, atol=1e-3)
+
+
+def test_grouped_conv_is_the_identity_at_full_width():
+    conv = DynConv2d(6, 2, 3, in_groups=2)
+    x = torch.randn(1, 6, 5, 5)
+    assert torch.equal(conv(x, 2), torch.nn.functional.conv2d(x, conv.weight, padding=1))
+    narrow = conv(x[:, [0, 3]], 2)
+    expected = torch.nn.functional.conv2d(x[:, [0, 3]], conv.weight[:, [0, 3]], padding=1)
+    assert torch.allclose(narrow, expected, atol=1e-6)
+    with pytest.raises(ValueError, match="split into 2 groups"):
+        conv(x[:, :3], 2)
 
 
 def test_output_shape_and_divisibility():

@@ -89,15 +89,16 @@ def make_attention(kind: str, max_channels: int, se_reduction: int, kv_size: int
 
 class ResidualBlock(nn.Module):
     """Two k x k conv-BN layers with dropout between them and a scaled residual:
-    ``act(shortcut(x) + res_scale * F(x))``."""
+    ``act(shortcut(x) + res_scale * F(x))``. ``in_groups``: the input is that many equal
+    groups of channels concatenated, each sliced on its own (see ``DynConv2d``)."""
 
-    def __init__(self, max_in: int, max_out: int, max_kernel: int, projection: bool):
+    def __init__(self, max_in: int, max_out: int, max_kernel: int, projection: bool, in_groups: int = 1):
         super().__init__()
-        self.conv1 = DynConv2d(max_in, max_out, max_kernel)
+        self.conv1 = DynConv2d(max_in, max_out, max_kernel, in_groups=in_groups)
         self.bn1 = DynBatchNorm2d(max_out)
         self.conv2 = DynConv2d(max_out, max_out, max_kernel)
         self.bn2 = DynBatchNorm2d(max_out)
-        self.proj = DynConv2d(max_in, max_out, 1) if projection else None
+        self.proj = DynConv2d(max_in, max_out, 1, in_groups=in_groups) if projection else None
         self.proj_bn = DynBatchNorm2d(max_out) if projection else None
 
     def forward(self, x: torch.Tensor, out_channels: int, kernel: int, act: Callable, dropout: float,

@@ -10,6 +10,10 @@ Topology for a genotype with ``L`` stages, widths ``c_i = round(filters * growth
 encoder stage i (residual block, attention) -> max-pool, ..., dilated bottleneck at level L
 (attention), then for i = L-1 .. 0: 2x2 transposed conv to ``c_i``, fusion with skip i
 (add, concat or softmax-weighted sum), residual block; a 1x1 head gives the class scores.
+The concat block's input ``[upsampled, skip]`` is two groups of ``c_i`` channels: in the
+supernet, upsampled channel j uses weight input j and skip channel j uses weight input
+``w_max_i + j`` at every width, so each narrower genotype shares the widest one's weights
+for the same kind of channel.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from torch import nn
 
 from mednas.errors import ConfigError
 from mednas.models.blocks import DilatedBottleneck, ResidualBlock, activation, make_attention
-from mednas.models.dynamic import DynConv2d, DynConvTranspose2d
+from mednas.models.dynamic import DynConv2d, DynConvTranspose2d, grouped_narrow
 from mednas.space.cardiac import CardiacSpace, Genotype
 
 ATTENTION_SITES = ("encoder", "bottleneck", "decoder")
@@ -91,7 +95,7 @@ class CardiacNet(nn.Module):
             if {"add", "wsum"} & set(fusions):
                 d["sum"] = ResidualBlock(w[i], w[i], max_kernel, projection=False)
             if "concat" in fusions:
-                d["concat"] = ResidualBlock(2 * w[i], w[i], max_kernel, projection=True)
+                d["concat"] = ResidualBlock(2 * w[i], w[i], max_kernel, projection=True, in_groups=2)
             blocks.append(d)
         self.decoder = nn.ModuleList(blocks)
         self.dec_att = nn.ModuleList(att(w[i]) for i in range(max_layers)) if "decoder" in arch.attention_at else None
@@ -187,6 +191,15 @@ def extract_subnet(supernet: CardiacNet, genotype: Genotype) -> CardiacNet:
     """A standalone network carrying ``genotype``'s slice of the supernet's weights and BN statistics."""
     sub = build_subnet(genotype, supernet.arch)
     source = supernet.state_dict()
-    state = {name: _slice_like(source[name], t.shape).clone() for name, t in sub.state_dict().items()}
+    # Convolutions over grouped inputs (the concat blocks' conv1 and proj) take the leading
+    # input channels of each group, as DynConv2d.forward does.
+    groups = {f"{name}.weight": m.in_groups for name, m in supernet.named_modules()
+              if isinstance(m, DynConv2d) and m.in_groups > 1}
+    state = {}
+    for name, t in sub.state_dict().items():
+        src = source[name]
+        if name in groups:
+            src = grouped_narrow(src, 1, groups[name], t.shape[1] // groups[name])
+        state[name] = _slice_like(src, t.shape).clone()
     sub.load_state_dict(state)
     return sub.to(next(supernet.parameters()).device)
