@@ -58,8 +58,10 @@ def test_retrain_learns_and_is_deterministic(phantom_slices, tmp_path):
     spec = cardiac_spec(GENOTYPE, ArchSettings())
     runs = []
     for i in range(2):
-        model, rows = retrain(spec, train, val, settings, "cpu", 3, tmp_path / f"ck{i}.pt", "fp")
-        runs.append((model, rows))
+        model, result = retrain(spec, train, val, settings, "cpu", 3, tmp_path / f"ck{i}.pt", "fp")
+        runs.append((model, result.rows))
+        best = max(result.rows, key=lambda r: r["val_dice_mean"])
+        assert result.best_epoch == best["epoch"]  # the best round by validation Dice is kept
     (m1, r1), (m2, r2) = runs
     assert [r["epoch"] for r in r1] == [1, 2, 3]
     assert r1[-1]["train_loss"] < r1[0]["train_loss"]

@@ -7,7 +7,8 @@ from mednas.models.cardiac_net import ArchSettings, build_subnet
 from mednas.space.cardiac import Genotype
 from mednas.train.augment import AugmentSettings, augment_batch
 from mednas.train.loop import TrainSettings, fit
-from mednas.train.schedule import make_scheduler
+from mednas.train.loop import batch_indices, distillation_loss
+from mednas.train.schedule import lr_factor, make_scheduler
 from mednas.train.seeding import seed_everything
 from mednas.train.validation import evaluate_volumes
 
@@ -50,7 +51,7 @@ def _run(tmp_path, name, fail_at_epoch=None):
 
     calls: list[int] = []
     rows = fit(model, data, SETTINGS, "cpu", seed=3, archs_per_step=lambda rng: [None], validate=validate,
-               checkpoint=tmp_path / f"{name}.pt", fingerprint="fp")
+               checkpoint=tmp_path / f"{name}.pt", fingerprint="fp", keep_best=True).rows
     return model, rows
 
 
@@ -70,7 +71,7 @@ def test_checkpoint_of_other_settings_is_ignored(tmp_path):
     seed_everything(3)
     data = _toy_slices()
     rows = fit(build_subnet(G, ARCH), data, SETTINGS, "cpu", 3, lambda rng: [None],
-               lambda m: {"dice_mean": 0.0}, tmp_path / "c.pt", fingerprint="other")
+               lambda m: {"dice_mean": 0.0}, tmp_path / "c.pt", fingerprint="other").rows
     assert [r["epoch"] for r in rows] == [1, 2]  # started over instead of resuming
 
 
@@ -80,7 +81,7 @@ def test_training_reduces_the_loss(tmp_path):
     settings = TrainSettings(epochs=6, batch_size=4, lr=0.05, schedule="constant", amp=False,
                              augment=AugmentSettings(flip=True, rotate_deg=0, scale=(1, 1), intensity=0))
     rows = fit(build_subnet(G, ARCH), data, settings, "cpu", 0, lambda rng: [None],
-               lambda m: {}, tmp_path / "d.pt", "fp")
+               lambda m: {}, tmp_path / "d.pt", "fp").rows
     assert rows[-1]["train_loss"] < 0.8 * rows[0]["train_loss"]
 
 
@@ -128,3 +129,77 @@ def test_slice_set_volumes(phantom_dir, tmp_path):
     vols = data.volumes()
     assert len(vols) == 2 and sum(r.stop - r.start for _, r, _ in vols) == len(data)
     assert all(sp[1] == pytest.approx(6.0, rel=0.05) for _, _, sp in vols)
+
+
+def test_warmup_follows_the_real_number_of_steps():
+    for total in (20, 400):
+        f = lr_factor("poly", total, warmup=0.1)
+        w = round(0.1 * total)
+        rates = [f(s) for s in range(total)]
+        # rises linearly to the base rate over exactly the first 10 % of the steps, then decays
+        assert rates[0] == pytest.approx(1 / w) and rates[w - 1] == pytest.approx(1.0)
+        assert all(a < b for a, b in zip(rates[:w - 1], rates[1:w]))
+        assert all(a > b for a, b in zip(rates[w:-1], rates[w + 1:]))
+        assert f(total) == pytest.approx(0.0)
+    assert lr_factor("cosine", 100, 0.2)(60) == pytest.approx(0.5)  # halfway through the decay part
+    with pytest.raises(ValueError, match="train.warmup"):
+        lr_factor("poly", 10, warmup=1.0)
+
+
+def test_schedule_spans_the_whole_budget_in_fit(tmp_path):
+    """The scheduler's horizon is rounds x steps per round: the rate reaches zero at the last step."""
+    data = _toy_slices()  # 12 slices: 3 batches of 4 per pass
+    settings = TrainSettings(epochs=2, batch_size=4, lr=0.1, schedule="poly", warmup=0.25, amp=False,
+                             steps_per_epoch=5)  # rounds longer than a pass
+    rows = fit(build_subnet(G, ARCH), data, settings, "cpu", 0, lambda rng: [None], lambda m: {},
+               tmp_path / "s.pt", "fp").rows
+    assert [r["step"] for r in rows] == [5, 10]
+    assert rows[0]["lr"] == pytest.approx(0.1 * lr_factor("poly", 10, 0.25)(5))
+    assert rows[-1]["lr"] == pytest.approx(0.0)
+
+
+def test_batches_stream_over_passes_without_repeats_within_a_pass():
+    n, b = 10, 3  # 3 batches per pass, one slice left out of each pass
+    passes = [torch.cat([batch_indices(p * 3 + i, n, b, seed=1) for i in range(3)]) for p in range(3)]
+    for p in passes:
+        assert len(set(p.tolist())) == 9
+    assert not torch.equal(passes[0], passes[1])  # each pass is a new permutation
+    assert torch.equal(batch_indices(4, n, b, 1), batch_indices(4, n, b, 1))
+
+
+def test_best_round_is_kept_beside_the_last(tmp_path):
+    """keep_best returns the weights of the round with the highest validation Dice, not the last."""
+    data = _toy_slices()
+    scores = iter([0.2, 0.9, 0.4])
+    snapshots = []
+
+    def validate(m):
+        snapshots.append({k: v.clone() for k, v in m.state_dict().items()})
+        return {"dice_mean": next(scores)}
+
+    settings = TrainSettings(epochs=3, batch_size=4, lr=0.05, amp=False, steps_per_epoch=2)
+    model = build_subnet(G, ARCH)
+    result = fit(model, data, settings, "cpu", 0, lambda rng: [None], validate, tmp_path / "b.pt", "fp",
+                 keep_best=True)
+    assert result.best_epoch == 2
+    assert all(torch.equal(result.best_state[k], snapshots[1][k]) for k in snapshots[1])
+    assert not all(torch.equal(model.state_dict()[k], snapshots[1][k]) for k in snapshots[1])
+
+
+def test_distillation_loss_is_minimal_at_the_teacher():
+    teacher = torch.randn(2, 4, 5, 5)
+    student = torch.randn(2, 4, 5, 5, requires_grad=True)
+    at_teacher = distillation_loss(teacher, teacher)
+    assert distillation_loss(student, teacher) > at_teacher
+    distillation_loss(student, teacher).backward()
+    # gradient of soft cross-entropy w.r.t. logits: softmax(student) - softmax(teacher), per pixel
+    expected = (torch.softmax(student, 1) - torch.softmax(teacher, 1)) / (2 * 5 * 5)
+    assert torch.allclose(student.grad, expected, atol=1e-6)
+
+
+def test_adamw_is_a_setting_and_unknown_optimisers_are_errors(tmp_path):
+    settings = TrainSettings(epochs=1, batch_size=4, lr=0.01, optimizer="adamw", amp=False, steps_per_epoch=2)
+    fit(build_subnet(G, ARCH), _toy_slices(), settings, "cpu", 0, lambda rng: [None], lambda m: {},
+        tmp_path / "a.pt", "fp")
+    with pytest.raises(ValueError, match="train.optimizer"):
+        TrainSettings(epochs=1, optimizer="lamb")

@@ -12,17 +12,17 @@ from torch import nn
 from mednas.data.slices import SliceSet
 from mednas.errors import DataError
 from mednas.models.registry import build_model, input_multiple
-from mednas.train.loop import TrainSettings, fit
+from mednas.train.loop import FitResult, TrainSettings, fit
 from mednas.train.seeding import seed_everything
 from mednas.train.validation import evaluate_volumes
 
 
 def retrain(spec: Mapping[str, Any], train: SliceSet, val: SliceSet, settings: TrainSettings, device: str, seed: int,
-            checkpoint: str | Path, fingerprint: str) -> tuple[nn.Module, list[dict[str, Any]]]:
-    """Train the network of ``spec`` from fresh weights; validate on whole volumes after every epoch.
+            checkpoint: str | Path, fingerprint: str) -> tuple[nn.Module, FitResult]:
+    """Train the network of ``spec`` from fresh weights; validate on whole volumes after every round.
 
-    The weights of the last epoch are kept (no selection on the validation set, which the
-    search already used to pick the genotype).
+    Returns the network with its last weights and the fit, which holds the weights of the round
+    with the best validation Dice (validation only: the test set never chooses).
     """
     size = int(train.image.shape[-1])
     if size % input_multiple(spec):
@@ -36,14 +36,21 @@ def retrain(spec: Mapping[str, Any], train: SliceSet, val: SliceSet, settings: T
         with torch.no_grad():
             return evaluate_volumes(m, val, device, settings.val_batch_size)
 
-    rows = fit(model, train, settings, device, seed, archs_per_step=lambda rng: [None], validate=validate,
-               checkpoint=checkpoint, fingerprint=fingerprint)
-    return model, rows
+    result = fit(model, train, settings, device, seed, archs_per_step=lambda rng: [None], validate=validate,
+                 checkpoint=checkpoint, fingerprint=fingerprint, keep_best=True)
+    return model, result
 
 
-def save_model(path: str | Path, model: nn.Module, spec: Mapping[str, Any], meta: Mapping[str, Any]) -> None:
-    """Weights plus the spec that rebuilds the network and what the training recorded."""
-    torch.save({"spec": dict(spec), "state_dict": model.state_dict(), "meta": dict(meta)}, path)
+def save_model(path: str | Path, model: nn.Module, spec: Mapping[str, Any], meta: Mapping[str, Any],
+               best_state: Mapping[str, torch.Tensor] | None = None) -> None:
+    """The spec that rebuilds the network, what the training recorded, and its weights.
+
+    ``state_dict`` holds the weights that are evaluated: ``best_state`` (the best validation
+    round) where given, else the model's own; ``last_state_dict`` always holds the last round's.
+    """
+    last = model.state_dict()
+    torch.save({"spec": dict(spec), "state_dict": dict(best_state) if best_state is not None else last,
+                "last_state_dict": last, "meta": dict(meta)}, path)
 
 
 def load_model(path: str | Path, device: str = "cpu") -> tuple[nn.Module, dict[str, Any], dict[str, Any]]:

@@ -42,8 +42,9 @@ def run_train_supernet(train_path: str, val_path: str, space_cfg: Mapping, arch_
     model, rows = train_supernet(
         train, val, space, arch, settings, int(supernet_cfg["sandwich_random"]),
         int(supernet_cfg["bn_recal_batches"]), device, seed, checkpoint, fp,
+        distill=bool(supernet_cfg.get("distill", True)),
     )
-    meta = {"seed": seed, "epochs": settings.epochs, "image_size": int(train.image.shape[-1]),
+    meta = {"seed": seed, "epochs": settings.epochs, "steps": settings.total_steps(len(train)), "image_size": int(train.image.shape[-1]),
             "train_seconds": sum(r["seconds"] for r in rows), "device": device,
             "train_settings": settings.to_dict()}
     with atomic_outputs([out_model, out_curve]) as (tmp_model, tmp_curve):
@@ -67,14 +68,22 @@ def run_retrain(model_name: str, spec: Mapping[str, Any], train_path: str, val_p
     fp = fingerprint(model_name, dict(spec), dict(train_cfg), dict(retrain_cfg), seed, sha256_file(train_path),
                      sha256_file(val_path))
     Path(checkpoint).parent.mkdir(parents=True, exist_ok=True)
-    log.info("retrain %s (%s) for %d epochs on %s", model_name, spec, settings.epochs, device)
-    model, rows = retrain(spec, train, val, settings, device, seed, checkpoint, fp)
-    meta = {"model": model_name, "seed": seed, "epochs": settings.epochs, "image_size": int(train.image.shape[-1]),
+    log.info("retrain %s (%s) for %d rounds x %d steps on %s", model_name, spec, settings.epochs,
+             settings.steps_per_round(len(train)), device)
+    model, result = retrain(spec, train, val, settings, device, seed, checkpoint, fp)
+    rows = result.rows
+    val_of = lambda row: {k[4:]: v for k, v in row.items() if k.startswith("val_")}
+    meta = {"model": model_name, "seed": seed, "epochs": settings.epochs,
+            "steps": settings.total_steps(len(train)), "image_size": int(train.image.shape[-1]),
             "train_seconds": sum(r["seconds"] for r in rows), "device": device, "params": count_params(model),
             "train_settings": settings.to_dict(), "distance_unit": train.distance_unit,
-            "final_val": {k[4:]: v for k, v in rows[-1].items() if k.startswith("val_")}}
+            # final_val: validation metrics of the weights model.pt evaluates (the best round)
+            "best_epoch": result.best_epoch, "final_val": val_of(rows[result.best_epoch - 1]),
+            "last_val": val_of(rows[-1])}
+    log.info("retrain %s: best validation Dice %.4f at round %d (last round %.4f)", model_name,
+             meta["final_val"]["dice_mean"], result.best_epoch, meta["last_val"]["dice_mean"])
     with atomic_outputs([out_model, out_curve]) as (tmp_model, tmp_curve):
-        save_model(tmp_model, model.cpu(), spec, meta)
+        save_model(tmp_model, model.cpu(), spec, meta, best_state=result.best_state)
         write_rows(tmp_curve, rows)
     shutil.rmtree(Path(checkpoint).parent, ignore_errors=True)
     return rows

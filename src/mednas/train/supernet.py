@@ -49,8 +49,13 @@ def evaluate_genotype(model: CardiacNet, genotype: Genotype, calib: list[torch.T
 
 def train_supernet(train: SliceSet, val: SliceSet, space: CardiacSpace, arch: ArchSettings, settings: TrainSettings,
                    sandwich_random: int, bn_recal_batches: int, device: str, seed: int, checkpoint: str | Path,
-                   fingerprint: str) -> tuple[CardiacNet, list[dict[str, Any]]]:
-    """Train a supernet over ``space``; validation tracks the largest genotype after BN recalibration."""
+                   fingerprint: str, distill: bool = True) -> tuple[CardiacNet, list[dict[str, Any]]]:
+    """Train a supernet over ``space``; validation tracks the largest genotype after BN recalibration.
+
+    With ``distill`` the largest network of each sandwich learns from the labels and the others
+    from its soft predictions (in-place distillation, BigNAS / OFA). The last weights are kept:
+    a supernet's best round for one genotype is no better a choice for the others.
+    """
     seed_everything(seed)
     model = build_supernet(space, arch)
     calib = calibration_batches(train, device, settings.batch_size, bn_recal_batches, seed)
@@ -59,8 +64,8 @@ def train_supernet(train: SliceSet, val: SliceSet, space: CardiacSpace, arch: Ar
         model, train, settings, device, seed,
         archs_per_step=lambda rng: sandwich(space, rng, sandwich_random),
         validate=lambda m: evaluate_genotype(m, reference, calib, val, device, settings.val_batch_size),
-        checkpoint=checkpoint, fingerprint=fingerprint,
-    )
+        checkpoint=checkpoint, fingerprint=fingerprint, distill=distill,
+    ).rows
     for row in rows:
         row["val_genotype"] = reference.key()
     return model, rows
