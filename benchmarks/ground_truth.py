@@ -1,0 +1,131 @@
+"""Ground truth for ranking benchmarks: random genotypes trained stand-alone to near convergence.
+
+    .venv/bin/python benchmarks/ground_truth.py [--config config/acdc_cpu.yaml] [--archs 20]
+        [--seed 1] [--rounds 10] [--steps-per-round 200] [--device auto] [--workers 1]
+        [--out results/<experiment>/benchmarks/ground_truth.json]
+
+Samples ``--archs`` distinct genotypes of the config's space with ``random.Random(--seed)``
+(the same draw as ``benchmarks/search.py``), trains each from fresh weights with the
+config's ``train`` settings for ``--rounds`` x ``--steps-per-round`` steps, validating on
+whole volumes after every round, and records the best and last validation Dice / HD95 and
+the whole curve. Expensive (hours on 2 CPU cores for the defaults; minutes on one GPU with
+``--workers 4``), so the result is cached: ``benchmarks/search.py`` reads it. Each genotype
+is written to the JSON as soon as it finishes; a rerun skips the genotypes already there
+with the same budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import torch
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def sample_genotypes(space, n: int, seed: int) -> list:
+    """``n`` distinct genotypes, in draw order (shared with benchmarks/search.py)."""
+    rng = random.Random(seed)
+    out: dict[str, object] = {}
+    while len(out) < n:
+        g = space.sample(rng)
+        out.setdefault(g.key(), g)
+    return list(out.values())
+
+
+def train_one(args: tuple) -> dict:
+    """Train one genotype; runs in a worker process."""
+    from mednas.data.slices import load_slices
+    from mednas.models.cardiac_net import ArchSettings
+    from mednas.models.registry import cardiac_spec
+    from mednas.space.cardiac import CardiacSpace
+    from mednas.train.loop import TrainSettings
+    from mednas.train.retrain import retrain
+
+    cfg, genotype_dict, data_dir, rounds, steps, device, threads = args
+    torch.set_num_threads(threads)
+    space, arch = CardiacSpace.from_config(cfg["space"]), ArchSettings.from_config(cfg["arch"])
+    g = space.from_dict(genotype_dict)
+    train, val = load_slices(Path(data_dir) / "train.npz"), load_slices(Path(data_dir) / "val.npz")
+    settings = TrainSettings.from_config(cfg["train"], epochs=rounds, steps_per_epoch=steps)
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        _, result = retrain(cardiac_spec(g, arch), train, val, settings, device, int(cfg["seed"]),
+                            Path(tmp) / "c.pt", "ground-truth")
+    rows = result.rows
+    best = rows[result.best_epoch - 1]
+    return {"key": g.key(), "genotype": g.to_dict(), "best_dice_mean": best["val_dice_mean"],
+            "best_hd95_mean": best["val_hd95_mean"], "best_round": result.best_epoch,
+            "last_dice_mean": rows[-1]["val_dice_mean"], "last_hd95_mean": rows[-1]["val_hd95_mean"],
+            "curve": [r["val_dice_mean"] for r in rows], "seconds": time.perf_counter() - t0}
+
+
+def main() -> None:
+    from mednas.allocator import keep_freed_memory
+    from mednas.device import resolve_device
+    from mednas.space.cardiac import CardiacSpace
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", default=str(REPO / "config" / "acdc_cpu.yaml"))
+    ap.add_argument("--archs", type=int, default=20)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--rounds", type=int, default=10)
+    ap.add_argument("--steps-per-round", type=int, default=200)
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=None, help="torch threads per worker (default train.threads)")
+    ap.add_argument("--data", default=None, help="folder with train.npz / val.npz (default results/<exp>/data)")
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+    keep_freed_memory()
+    base = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    cfg = {**base, **yaml.safe_load(Path(args.config).read_text())}
+    device = resolve_device(args.device)
+    results = REPO / "results" / cfg["experiment"]
+    data_dir = Path(args.data) if args.data else results / "data"
+    out = Path(args.out) if args.out else results / "benchmarks" / "ground_truth.json"
+    budget = {"rounds": args.rounds, "steps_per_round": args.steps_per_round, "train": cfg["train"],
+              "data": str(data_dir), "seed": int(cfg["seed"])}
+    done = {}
+    if out.exists():
+        old = json.loads(out.read_text())
+        if old.get("budget", {}).get("rounds") == args.rounds and \
+                old["budget"].get("steps_per_round") == args.steps_per_round and old["budget"].get("train") == cfg["train"]:
+            done = {r["key"]: r for r in old["rows"]}
+    space = CardiacSpace.from_config(cfg["space"])
+    genotypes = sample_genotypes(space, args.archs, args.seed)
+    todo = [g for g in genotypes if g.key() not in done]
+    print(f"{len(genotypes)} genotypes, {len(done)} cached, training {len(todo)} on {device} "
+          f"({args.rounds} x {args.steps_per_round} steps, {args.workers} workers)", flush=True)
+    threads = args.threads or int(cfg["train"].get("threads", 2))
+    jobs = [(cfg, g.to_dict(), str(data_dir), args.rounds, args.steps_per_round, device, threads) for g in todo]
+
+    def save() -> None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        rows = [done[g.key()] for g in genotypes if g.key() in done]
+        tmp = out.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"budget": budget, "device": device, "config": args.config, "seed": args.seed,
+                                   "rows": rows}, indent=1) + "\n")
+        tmp.replace(out)
+
+    ctx = "spawn" if device.startswith("cuda") else None
+    import multiprocessing as mp
+    with ProcessPoolExecutor(max_workers=args.workers, mp_context=mp.get_context(ctx)) as pool:
+        for i, row in enumerate(pool.map(train_one, jobs), 1):
+            done[row["key"]] = row
+            save()
+            print(f"[{i}/{len(jobs)}] {row['key']}: best val Dice {row['best_dice_mean']:.4f} (round "
+                  f"{row['best_round']}), last {row['last_dice_mean']:.4f}, {row['seconds']:.0f} s", flush=True)
+    save()
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
