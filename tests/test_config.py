@@ -80,3 +80,25 @@ def test_local_profile_schedules_the_dag(tmp_path):
     out = res.stdout + res.stderr
     for rule in ("make_phantom", "prepare", "train_supernet", "measure_latency", "effective_config", "search"):
         assert f"rule {rule}:" in out
+
+
+def _merged(*names):
+    from snakemake.common.configfile import load_configfile
+    from snakemake.utils import update_config
+
+    cfg = _default()
+    for name in names:
+        update_config(cfg, load_configfile(str(REPO / "config" / name)))
+    return cfg
+
+
+def test_acdc_configs_give_both_cardiacnas_evaluation_modes():
+    """acdc.yaml evaluates candidates by proxy training (CardiacNAS Algorithm 1); the overlay
+    acdc_inherit.yaml switches to inherited supernet weights in its own results folder."""
+    for names in (("acdc.yaml",), ("acdc.yaml", "acdc_inherit.yaml"), ("acdc_cpu.yaml",)):
+        validate(_merged(*names), SCHEMA)
+    paper, fast = _merged("acdc.yaml"), _merged("acdc.yaml", "acdc_inherit.yaml")
+    assert paper["search"]["evaluator"] == "proxy" and fast["search"]["evaluator"] == "inherit"
+    assert fast["experiment"] != paper["experiment"]
+    assert fast["search"]["population"] == paper["search"]["population"]  # the rest is acdc.yaml's
+    assert paper["train"]["optimizer"] == "sgd" and paper["train"]["nesterov"] is True
