@@ -33,7 +33,7 @@ def test_kill_then_rerun_resumes_and_finishes(tmp_path):
     res = snakemake(tmp_path, TARGET, "--configfile", str(cfg))
     assert res.returncode == 0, res.stderr[-3000:]
     log = (tmp_path / "logs" / "mini" / "train_supernet.log").read_text()
-    assert f"resumed from results/mini/supernet/.checkpoint/last.pt after epoch {done_before} of 4" in log
+    assert f"resumed from results/mini/supernet/.checkpoint/last.pt after round {done_before} of 4" in log
     curve = (tmp_path / "results" / "mini" / "supernet" / "curve.csv").read_text().splitlines()
     assert [line.split(",")[0] for line in curve[1:]] == ["1", "2", "3", "4"]
     assert not ckpt.parent.exists()  # removed once the stage has finished
