@@ -58,6 +58,12 @@ def test_table2_and_table3(built):
         cases = rows(out / "models" / r["model"] / "per_case.csv")
         assert len(cases) == 2 * 2 * 3  # 2 test patients x (ED, ES) x 3 structures
         assert {c["phase"] for c in cases} == {"ED", "ES"}
+        # the evaluated weights are the best validation round's, and the summary says which
+        curve = rows(out / "models" / r["model"] / "curve.csv")
+        best = max(curve, key=lambda c: float(c["val_dice_mean"]))
+        assert s["best_epoch"] == int(best["epoch"])
+        assert s["final_val"]["dice_mean"] == pytest.approx(float(best["val_dice_mean"]))
+        assert s["last_val"]["dice_mean"] == pytest.approx(float(curve[-1]["val_dice_mean"]))
     nas = json.loads((out / "models" / "nas-ga" / "summary.json").read_text())
     unet = json.loads((out / "models" / "unet" / "summary.json").read_text())
     assert nas["search_seconds"] > 0 and nas["supernet_share_seconds"] > 0 and unet["search_seconds"] == 0

@@ -70,7 +70,10 @@ def run_evaluate(model_name: str, model_path: str, test_path: str, data_json: st
         "paper_image_size": paper_image_size, "gmacs_at_paper_size": flops_paper / 2e9,
         "flop_convention": FLOP_CONVENTION,
         "latency_ms": latency, "latency_batch": int(latency_cfg.get("batch", 1)), "latency_device": device_name(device),
-        "final_val": meta.get("final_val", {}), "retrain_epochs": meta.get("epochs"),
+        # final_val: validation scores of the evaluated weights (the best round, best_epoch)
+        "final_val": meta.get("final_val", {}), "best_epoch": meta.get("best_epoch"),
+        "last_val": meta.get("last_val", {}), "retrain_epochs": meta.get("epochs"),
+        "retrain_steps": meta.get("steps"),
         **compute_cost(meta, search_cost),
     }
     with atomic_outputs([outputs["per_case"], outputs["summary"]]) as (t_cases, t_summary):
