@@ -203,3 +203,29 @@ def test_adamw_is_a_setting_and_unknown_optimisers_are_errors(tmp_path):
         tmp_path / "a.pt", "fp")
     with pytest.raises(ValueError, match="train.optimizer"):
         TrainSettings(epochs=1, optimizer="lamb")
+
+
+def test_precision_per_device():
+    from mednas.train.precision import precision_for
+
+    cpu = precision_for("cpu", amp=True, cpu_bf16=True, channels_last=True)
+    conv = torch.nn.Conv2d(1, 2, 3)
+    with cpu.autocast():
+        assert conv(torch.randn(1, 1, 8, 8)).dtype == torch.bfloat16
+    assert not cpu.scaled and cpu.input(torch.randn(2, 3, 4, 4)).is_contiguous(memory_format=torch.channels_last)
+    fp32 = precision_for("cpu", amp=True, cpu_bf16=False, channels_last=False)
+    with fp32.autocast():
+        assert conv(torch.randn(1, 1, 8, 8)).dtype == torch.float32
+    cuda = precision_for("cuda:0", amp=True, cpu_bf16=True, channels_last=False)
+    assert cuda.dtype is torch.float16 and cuda.scaled  # float16 needs the gradient scaler
+    assert precision_for("cuda", amp=False, cpu_bf16=True, channels_last=False).dtype is None
+
+
+def test_bf16_channels_last_training_runs_and_returns_a_contiguous_model(tmp_path):
+    settings = TrainSettings(epochs=1, batch_size=4, lr=0.01, amp=False, cpu_bf16=True, channels_last=True,
+                             steps_per_epoch=2)
+    model = build_subnet(G, ARCH)
+    rows = fit(model, _toy_slices(), settings, "cpu", 0, lambda rng: [None], lambda m: {}, tmp_path / "p.pt",
+               "fp").rows
+    assert np.isfinite(rows[0]["train_loss"])
+    assert all(p.is_contiguous() for p in model.parameters())  # extraction and saving expect this layout
