@@ -12,7 +12,6 @@ best weights so far by validation Dice, and an atomic checkpoint.
 
 from __future__ import annotations
 
-import copy
 import logging
 import random
 import time
@@ -167,7 +166,8 @@ def fit(
         set_rng_state(state["rng"])
         rows = state["rows"]
         best_state, best_epoch = state.get("best_state"), state.get("best_epoch")
-        best_dice = state.get("best_dice", float("-inf"))
+        if best_epoch is not None:  # the best score is the curve's row of that round
+            best_dice = rows[best_epoch - 1]["val_dice_mean"]
         start_epoch = state["epoch"] + 1
         log.info("resumed from %s after round %d of %d", checkpoint, state["epoch"], settings.epochs)
     for epoch in range(start_epoch, settings.epochs + 1):
@@ -215,7 +215,7 @@ def fit(
             "fingerprint": fingerprint, "epoch": epoch, "rows": rows, "model": model.state_dict(),
             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
             "scaler": scaler.state_dict(), "rng": rng_state(),
-            "best_state": best_state, "best_epoch": best_epoch, "best_dice": best_dice,
+            "best_state": best_state, "best_epoch": best_epoch,
         })
     # Later users (slicing, extraction, saving) expect the default layout.
     model.to(memory_format=torch.contiguous_format)
