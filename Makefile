@@ -4,8 +4,10 @@ VENV ?= .venv
 CORES ?= 2
 # CPU wheel by default; on a CUDA machine set TORCH_SPEC to the build you want.
 TORCH_SPEC ?= torch==2.13.0
-# The default target of the DAG; `make results TARGET=...` builds another file.
+# The default target of the DAG; `make results TARGET=...` builds another file, and
+# CONFIG=... names config files laid over config/config.yaml (e.g. config/acdc_cpu.yaml).
 TARGET ?=
+CONFIG ?=
 
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.mednas-installed
@@ -22,7 +24,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 results: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES) $(TARGET)
+	$(BIN)/snakemake --cores $(CORES) $(TARGET) $(if $(CONFIG),--configfile $(CONFIG))
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -18,26 +18,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import torch
-import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def sample_genotypes(space, n: int, seed: int) -> list:
-    """``n`` distinct genotypes, in draw order (shared with benchmarks/search.py)."""
-    rng = random.Random(seed)
-    out: dict[str, object] = {}
-    while len(out) < n:
-        g = space.sample(rng)
-        out.setdefault(g.key(), g)
-    return list(out.values())
 
 
 def train_one(args: tuple) -> dict:
@@ -69,11 +57,13 @@ def train_one(args: tuple) -> dict:
 
 def main() -> None:
     from mednas.allocator import keep_freed_memory
+    from _configs import load_configs
     from mednas.device import resolve_device
     from mednas.space.cardiac import CardiacSpace
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--config", default=str(REPO / "config" / "acdc_cpu.yaml"))
+    ap.add_argument("--config", nargs="+", default=[str(REPO / "config" / "acdc_cpu.yaml")],
+                    help="config files merged in order over config/config.yaml, as --configfile does")
     ap.add_argument("--archs", type=int, default=20)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=10)
@@ -85,8 +75,7 @@ def main() -> None:
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     keep_freed_memory()
-    base = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    cfg = {**base, **yaml.safe_load(Path(args.config).read_text())}
+    cfg = load_configs([REPO / "config" / "config.yaml", *args.config])
     device = resolve_device(args.device)
     results = REPO / "results" / cfg["experiment"]
     data_dir = Path(args.data) if args.data else results / "data"
@@ -100,7 +89,7 @@ def main() -> None:
                 old["budget"].get("steps_per_round") == args.steps_per_round and old["budget"].get("train") == cfg["train"]:
             done = {r["key"]: r for r in old["rows"]}
     space = CardiacSpace.from_config(cfg["space"])
-    genotypes = sample_genotypes(space, args.archs, args.seed)
+    genotypes = space.sample_distinct(args.archs, args.seed)
     todo = [g for g in genotypes if g.key() not in done]
     print(f"{len(genotypes)} genotypes, {len(done)} cached, training {len(todo)} on {device} "
           f"({args.rounds} x {args.steps_per_round} steps, {args.workers} workers)", flush=True)

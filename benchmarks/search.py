@@ -25,16 +25,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import statistics
 import time
 from pathlib import Path
 
 import torch
-import yaml
 from scipy.stats import kendalltau
 
 from mednas.allocator import keep_freed_memory
+from _configs import load_configs
 from mednas.data.slices import load_slices
 from mednas.device import resolve_device
 from mednas.evaluate.zerocost import INDICATORS
@@ -47,7 +46,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--config", default=str(REPO / "config" / "config.yaml"))
+    ap.add_argument("--config", nargs="+", default=[str(REPO / "config" / "config.yaml")],
+                    help="config files merged in order over config/config.yaml, as --configfile does")
     ap.add_argument("--archs", type=int, default=20)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--seed", type=int, default=1)
@@ -60,7 +60,7 @@ def main() -> None:
     ap.add_argument("--data", default=None, help="folder with train.npz / val.npz (default results/<experiment>/data)")
     ap.add_argument("--evaluators", nargs="+", default=["inherit", "proxy", "zerocost"])
     args = ap.parse_args()
-    cfg = {**yaml.safe_load((REPO / "config" / "config.yaml").read_text()), **yaml.safe_load(Path(args.config).read_text())}
+    cfg = load_configs([REPO / "config" / "config.yaml", *args.config])
     results = REPO / "results" / cfg["experiment"]
     device = resolve_device(args.device)
     keep_freed_memory()
@@ -86,11 +86,7 @@ def main() -> None:
         print(f"ground truth: {len(truth)} genotypes from {gt_path} ({gt['budget']['rounds']} x "
               f"{gt['budget']['steps_per_round']} steps on {gt['device']})")
     else:
-        rng = random.Random(args.seed)
-        genotypes = {}
-        while len(genotypes) < args.archs:
-            g = space.sample(rng)
-            genotypes[g.key()] = g
+        genotypes = {g.key(): g for g in space.sample_distinct(args.archs, args.seed)}
     rows = []
     for i, g in enumerate(genotypes.values(), 1):
         row = {"key": g.key()}

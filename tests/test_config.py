@@ -102,3 +102,22 @@ def test_acdc_configs_give_both_cardiacnas_evaluation_modes():
     assert fast["experiment"] != paper["experiment"]
     assert fast["search"]["population"] == paper["search"]["population"]  # the rest is acdc.yaml's
     assert paper["train"]["optimizer"] == "sgd" and paper["train"]["nesterov"] is True
+
+
+def test_benchmark_configs_merge_like_configfile(tmp_path):
+    """Benchmarks read overlays as `--configfile a b` does: a section set in part keeps its other keys
+    (a shallow {**a, **b} dropped them)."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from _configs import load_configs
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text("experiment: small\npreprocess: {image_size: 64}\n")
+    cfg = load_configs([REPO / "config" / "config.yaml", overlay])
+    default = _default()
+    assert cfg["experiment"] == "small" and cfg["preprocess"]["image_size"] == 64
+    assert cfg["preprocess"]["target_spacing"] == default["preprocess"]["target_spacing"]
+    assert cfg["space"] == default["space"]

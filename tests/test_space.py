@@ -25,6 +25,18 @@ def test_sampled_genotypes_lie_in_table_one():
     assert {g.activation for g in gs} == {"relu", "elu", "tanh", "sigmoid"}
 
 
+def test_distinct_samples_are_distinct_and_reproducible():
+    # A tiny space forces repeats in the draw: they must be skipped, not returned twice.
+    tiny = CardiacSpace(filters=(8, 9), kernels=(3,), layers=(2, 2), dropout=(0.1, 0.1), attentions=("se",),
+                        fusions=("add", "concat"), activations=("relu",), res_scale=(0.5, 0.5))
+    gs = tiny.sample_distinct(4, seed=3)
+    assert len({g.key() for g in gs}) == 4
+    assert [g.key() for g in SPACE.sample_distinct(10, seed=1)] == [g.key() for g in SPACE.sample_distinct(10, seed=1)]
+    assert SPACE.sample_distinct(10, seed=1) != SPACE.sample_distinct(10, seed=2)
+    with pytest.raises(ConfigError, match="fewer than 5"):
+        tiny.sample_distinct(5, seed=0)
+
+
 def test_round_trip_and_stable_key():
     for g in _genotypes(50):
         again = SPACE.from_dict(g.to_dict())

@@ -131,6 +131,22 @@ class CardiacSpace:
             res_scale=round(rng.uniform(*self.res_scale), 3),
         )
 
+    def sample_distinct(self, n: int, seed: int) -> list[Genotype]:
+        """``n`` distinct random genotypes in draw order from ``random.Random(seed)``.
+
+        Benchmarks share this draw, so a cached ground truth and a ranking run see the same networks.
+        """
+        rng = random.Random(seed)
+        out: dict[str, Genotype] = {}
+        for _ in range(1000 * n):
+            if len(out) == n:
+                break
+            g = self.sample(rng)
+            out.setdefault(g.key(), g)
+        if len(out) < n:
+            raise ConfigError(f"the space holds fewer than {n} distinct genotypes (found {len(out)})")
+        return list(out.values())
+
     def largest(self) -> Genotype:
         """The widest, deepest, largest-kernel genotype (the sandwich rule's upper slice)."""
         return Genotype(self.filters[1], max(self.kernels), self.layers[1], self.dropout[0],

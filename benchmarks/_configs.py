@@ -1,0 +1,19 @@
+"""Config files for benchmarks, merged exactly as ``snakemake --configfile a.yaml b.yaml`` merges them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from snakemake.common.configfile import load_configfile
+from snakemake.utils import update_config
+
+
+def load_configs(paths: Sequence[str | Path]) -> dict[str, Any]:
+    """Later files win key by key inside sections (Snakemake's ``update_config``): an overlay that
+    sets one key of ``preprocess`` keeps the other keys of that section."""
+    cfg: dict[str, Any] = {}
+    for path in paths:
+        update_config(cfg, load_configfile(str(path)))
+    return cfg
