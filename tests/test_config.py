@@ -121,3 +121,32 @@ def test_benchmark_configs_merge_like_configfile(tmp_path):
     assert cfg["experiment"] == "small" and cfg["preprocess"]["image_size"] == 64
     assert cfg["preprocess"]["target_spacing"] == default["preprocess"]["target_spacing"]
     assert cfg["space"] == default["space"]
+
+
+def test_image_size_the_networks_cannot_take_is_named():
+    from mednas.errors import ConfigError
+    from mednas.models.registry import check_image_size
+
+    check_image_size(64, {"layers": [2, 4]}, {"unet": {"depth": 4}})
+    with pytest.raises(ConfigError, match=r"preprocess.image_size 72 must be divisible by 16 for space.layers"):
+        check_image_size(72, {"layers": [2, 4]}, {})
+    with pytest.raises(ConfigError, match=r"by 32 for retrain.baselines.unet"):
+        check_image_size(48, {"layers": [2, 3]}, {"unet": {"depth": 5}})
+
+
+def test_snakemake_refuses_an_image_size_before_any_job(tmp_path):
+    cfg = write_config(tmp_path, preprocess={"image_size": 72, "target_spacing": [3.0, 3.0]})
+    res = snakemake(tmp_path, "-n", "--configfile", str(cfg))
+    assert res.returncode != 0
+    assert "preprocess.image_size 72" in res.stderr + res.stdout
+
+
+def test_effective_config_is_rewritten_when_the_config_changes(tmp_path):
+    cfg = write_config(tmp_path)
+    target = "results/mini/config.yaml"
+    assert snakemake(tmp_path, target, "--configfile", str(cfg)).returncode == 0
+    assert "Nothing to be done" in (r := snakemake(tmp_path, "-n", target, "--configfile", str(cfg))).stdout + r.stderr
+    cfg = write_config(tmp_path, search={"population": 6})
+    res = snakemake(tmp_path, target, "--configfile", str(cfg))
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert yaml.safe_load((tmp_path / target).read_text())["search"]["population"] == 6

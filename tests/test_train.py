@@ -75,6 +75,21 @@ def test_checkpoint_of_other_settings_is_ignored(tmp_path):
     assert [r["epoch"] for r in rows] == [1, 2]  # started over instead of resuming
 
 
+def test_corrupt_checkpoint_is_named_set_aside_and_training_starts_over(tmp_path, caplog):
+    straight, rows_a = _run(tmp_path, "e")
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path, "f", fail_at_epoch=2)
+    ckpt = tmp_path / "f.pt"
+    ckpt.write_bytes(ckpt.read_bytes()[:100])  # truncated, as by a full disk or a kill mid-copy
+    with caplog.at_level("WARNING", logger="mednas"):
+        again, rows = _run(tmp_path, "f")
+    assert str(ckpt) in caplog.text and "cannot be read" in caplog.text
+    assert (tmp_path / "f.pt.corrupt").is_file()
+    assert [r["epoch"] for r in rows] == [1, 2] and rows[-1]["train_loss"] == rows_a[-1]["train_loss"]
+    for (name, a), b in zip(straight.state_dict().items(), again.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
 def test_training_reduces_the_loss(tmp_path):
     seed_everything(0)
     data = _toy_slices(n_cases=4)

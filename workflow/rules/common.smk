@@ -4,7 +4,7 @@ import re
 
 from snakemake.exceptions import WorkflowError
 
-from mednas.models.registry import BASELINES, baseline_spec
+from mednas.models.registry import BASELINES, baseline_spec, check_image_size
 
 EXP = config["experiment"]
 CONDA_ENV = "../../envs/mednas.yaml"
@@ -67,6 +67,7 @@ def latency_threads():
 
 for _name, _settings in config["retrain"]["baselines"].items():
     baseline_spec(_name, _settings)  # an unknown baseline or setting stops the run before any job
+check_image_size(config["preprocess"]["image_size"], config["space"], config["retrain"]["baselines"])
 
 
 def retrain_inputs(wildcards):

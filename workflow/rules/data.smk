@@ -1,4 +1,5 @@
 # Data stage: a raw data set (generated phantom or a real copy) -> 2-D slices per split.
+import json
 
 
 rule make_phantom:
@@ -42,6 +43,9 @@ rule effective_config:
     """The configuration as merged and defaulted, the one every rule of this run sees."""
     output:
         **with_prov(config="results/{exp}/config.yaml"),
+    params:
+        # The whole config as a param: Snakemake reruns the rule when any key changes.
+        config=json.dumps(config, sort_keys=True, default=str),
     log:
         "logs/{exp}/effective_config.log",
     conda:

@@ -61,3 +61,15 @@ def input_multiple(spec: Mapping[str, Any]) -> int:
     if spec["kind"] == "cardiac":
         return 2 ** int(spec["genotype"]["layers"])
     return 2 ** int(spec["depth"])
+
+
+def check_image_size(size: int, space_cfg: Mapping[str, Any], baselines: Mapping[str, Any]) -> None:
+    """Fail when the config read, not in the first training job, if some network of the run
+    cannot take ``preprocess.image_size`` inputs (each encoder stage halves the side)."""
+    needs = {"space.layers": 2 ** int(max(space_cfg.get("layers", (2, 4))))}
+    for name, settings in (baselines or {}).items():
+        needs[f"retrain.baselines.{name}"] = input_multiple(baseline_spec(name, settings))
+    for key, multiple in needs.items():
+        if size % multiple:
+            raise ConfigError(f"preprocess.image_size {size} must be divisible by {multiple} for {key} "
+                              f"(e.g. {size - size % multiple or multiple} or {size - size % multiple + multiple})")

@@ -35,11 +35,24 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
 
 
 def load_checkpoint(path: str | Path, fingerprint: str) -> dict[str, Any] | None:
-    """The checkpoint at ``path`` if it exists and was made with the same settings, else None."""
+    """The checkpoint at ``path`` if it exists, can be read and was made with the same settings, else None.
+
+    An unreadable checkpoint (truncated, overwritten) is reported by path and moved aside to
+    ``<name>.corrupt``, so that training starts over instead of failing on every rerun.
+    """
     path = Path(path)
     if not path.is_file():
         return None
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        if not isinstance(state, dict):
+            raise TypeError(f"holds a {type(state).__name__}, not a checkpoint")
+    except Exception as err:  # torch.load raises OSError, RuntimeError, EOFError or pickle errors alike
+        aside = path.with_name(path.name + ".corrupt")
+        path.replace(aside)
+        log.warning("checkpoint %s cannot be read (%s: %s); moved to %s, training starts over",
+                    path, type(err).__name__, err, aside)
+        return None
     if state.get("fingerprint") != fingerprint:
         log.warning("ignoring checkpoint %s: it was made with other settings", path)
         return None
