@@ -117,3 +117,30 @@ def test_tree_folds_healthy_runs_but_never_a_problem(tmp_path):
     lines = format_tree(audit(out, tmp_path))
     assert len(lines) == 4  # f0-f4 folded, f5 shown with its problem, f6-f9 folded
     assert "(5 files)" in lines[1] and "f5.txt" in lines[2] and "CHANGED" in lines[2] and "(4 files)" in lines[3]
+
+
+def test_orphan_guard_recognises_snakemake_and_not_its_scripts():
+    from mednas.orphan import is_snakemake
+
+    assert is_snakemake(["/x/.venv/bin/python", "/x/.venv/bin/snakemake", "--cores", "2"])
+    assert is_snakemake(["snakemake", "-n"]) and is_snakemake(["python3", "-m", "snakemake", "--cores", "1"])
+    assert not is_snakemake(["/x/.venv/bin/python", "/w/.snakemake/scripts/tmpab.retrain.py"])
+    assert not is_snakemake(["/bin/sh", "-c", "snakemake --cores 2"])
+
+
+def test_orphan_guard_interrupts_the_main_thread_when_the_watched_process_ends():
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    from mednas.orphan import OrphanGuard
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.5)"])
+    guard = OrphanGuard(psutil.Process(child.pid), poll_seconds=0.05, grace_seconds=30).start()
+    with pytest.raises(KeyboardInterrupt):
+        for _ in range(200):
+            time.sleep(0.05)
+    child.wait()
+    assert guard.orphaned.is_set()

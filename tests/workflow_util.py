@@ -36,8 +36,10 @@ def snakemake(workdir: Path, *args: str, timeout: int = 300) -> subprocess.Compl
     return subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env)
 
 
-def snakemake_killed_when(workdir: Path, ready: Callable[[], bool], *args: str, timeout: float = 240) -> None:
-    """Start the Snakefile like :func:`snakemake`; SIGKILL its whole process group once ``ready()``.
+def snakemake_killed_when(workdir: Path, ready: Callable[[], bool], *args: str, timeout: float = 240,
+                          only_snakemake: bool = False) -> None:
+    """Start the Snakefile like :func:`snakemake`; SIGKILL its whole process group once ``ready()``
+    (with ``only_snakemake``, Snakemake alone: its running job is left to the orphan guard).
 
     Fails if ``ready()`` never holds or the run ends first (the stage was too short to kill).
     """
@@ -51,11 +53,27 @@ def snakemake_killed_when(workdir: Path, ready: Callable[[], bool], *args: str, 
             time.sleep(0.05)
         assert proc.poll() is None, "the run finished before it could be killed; make the stage longer"
         assert ready(), "the condition to kill on never held"
-        os.killpg(proc.pid, signal.SIGKILL)  # the whole job: snakemake and the script
+        if only_snakemake:
+            proc.kill()
+            proc.wait(timeout=30)  # reaped, so that the clean-up below does not kill the job's group
+        else:
+            os.killpg(proc.pid, signal.SIGKILL)  # the whole job: snakemake and the script
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
+
+
+def processes_under(workdir: Path) -> list:
+    """Live processes whose command line names ``workdir`` (the jobs of a run there)."""
+    import psutil
+
+    out = []
+    for proc in psutil.process_iter(["cmdline", "status"]):
+        cmd = " ".join(proc.info["cmdline"] or [])
+        if str(workdir) in cmd and proc.info["status"] != psutil.STATUS_ZOMBIE and proc.pid != os.getpid():
+            out.append(proc)
+    return out
 
 
 def mednas(workdir: Path, *args: str) -> subprocess.CompletedProcess:

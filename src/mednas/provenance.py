@@ -25,6 +25,7 @@ from typing import Any
 
 from mednas.atomic import write_text_atomic
 from mednas.errors import ProvenanceError
+from mednas.orphan import OrphanGuard
 
 SUFFIX = ".prov.json"
 SCHEMA = 1
@@ -194,6 +195,7 @@ def snakemake_step(
     sidecars the rule declares so that Snakemake tracks (and cleans) them.
     """
     started = _now()
+    OrphanGuard().start()  # a job whose Snakemake was killed stops instead of publishing outputs
     try:
         yield
     except Exception as exc:
