@@ -150,3 +150,31 @@ def test_effective_config_is_rewritten_when_the_config_changes(tmp_path):
     res = snakemake(tmp_path, target, "--configfile", str(cfg))
     assert res.returncode == 0, res.stderr[-2000:]
     assert yaml.safe_load((tmp_path / target).read_text())["search"]["population"] == 6
+
+
+def test_editing_a_file_inside_the_data_set_reruns_prepare(phantom_dir, tmp_path):
+    """A label map corrected in place changes that file's time stamp, not the folder's."""
+    import os
+    import shutil
+    import time
+
+    import nibabel as nib
+    import numpy as np
+
+    raw = tmp_path / "acdc"
+    shutil.copytree(phantom_dir, raw)
+    cfg = write_config(tmp_path, dataset={"kind": "acdc", "path": str(raw)})
+    target = "results/mini/data/data.json"
+    res = snakemake(tmp_path, target, "--configfile", str(cfg))
+    assert res.returncode == 0, res.stderr[-2000:]
+    res = snakemake(tmp_path, "-n", target, "--configfile", str(cfg))
+    assert "Nothing to be done" in res.stdout + res.stderr
+    label = sorted(raw.rglob("*_gt.nii.gz"))[0]
+    img = nib.load(str(label))
+    data = np.asarray(img.dataobj).copy()
+    data[tuple(np.argwhere(data == 3)[0])] = 2  # one LV voxel relabelled MYO
+    nib.save(nib.Nifti1Image(data, img.affine, img.header), str(label))
+    later = time.time() + 60
+    os.utime(label, (later, later))
+    res = snakemake(tmp_path, "-n", target, "--configfile", str(cfg))
+    assert res.returncode == 0 and "rule prepare" in res.stdout + res.stderr, res.stdout[-2000:]

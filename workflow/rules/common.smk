@@ -1,6 +1,7 @@
 # Helpers shared by every rule file.
 import os
 import re
+from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
@@ -24,16 +25,22 @@ def with_prov(**outputs):
 
 
 def dataset_input(wildcards):
-    """The raw data set folder: generated phantom, or the user's copy named in the config."""
+    """The raw data set folder (generated phantom, or the user's copy named in the config) and,
+    for a user's copy, every file in it: editing a file in place (a corrected label map) changes
+    that file's time stamp, not the folder's, and must still make `prepare` rerun."""
     ds = config["dataset"]
     if ds["kind"] == "phantom":
-        return f"resources/{wildcards.exp}/raw"
+        return {"raw": f"resources/{wildcards.exp}/raw"}
     if not ds.get("path"):
         raise ValueError(f"config key dataset.path is required when dataset.kind is '{ds['kind']}'")
-    inputs = [ds["path"]]
+    root = Path(ds["path"])
+    if not root.is_dir():
+        raise ValueError(f"dataset.path: {root} is not a folder (dataset.kind is '{ds['kind']}')")
+    inputs = {"raw": ds["path"],
+              "files": sorted(str(p) for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))}
     split_file = config["split"].get("file")
     if config["split"].get("source") == "file" and split_file:
-        inputs.append(split_file)
+        inputs["split"] = split_file
     return inputs
 
 

@@ -19,7 +19,7 @@ rule make_phantom:
 
 rule prepare:
     input:
-        dataset_input,
+        unpack(dataset_input),
     output:
         **with_prov(
             train="results/{exp}/data/train.npz",

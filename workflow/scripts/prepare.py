@@ -6,7 +6,7 @@ from mednas.provenance import snakemake_step
 from mednas.steplog import setup_step_logging
 
 log = setup_step_logging(snakemake.log[0])
-raw_dir = snakemake.input[0]
+raw_dir = snakemake.input.raw
 with snakemake_step(snakemake, config_keys=["dataset", "split", "preprocess"],
                     seed=int(snakemake.params.split["seed"]), device=describe_device("cpu")):
     summary = prepare_dataset(raw_dir, snakemake.params.dataset, snakemake.params.split,
