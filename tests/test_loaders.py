@@ -110,6 +110,15 @@ def test_nnunet_raw_roundtrip(phantom_dir, tmp_path):
     assert {v.phase for v in vols if v.case_id.endswith("frame01")} == {"ED"}
 
 
+def test_nnunet_label_the_networks_cannot_segment_is_named(phantom_dir, tmp_path):
+    root = _to_nnunet(phantom_dir, tmp_path / "nn")
+    meta = json.loads((root / "dataset.json").read_text())
+    meta["labels"]["scar"] = 4
+    (root / "dataset.json").write_text(json.dumps(meta))
+    with pytest.raises(DataError, match=r"dataset.json: labels \{'scar': 4\} are not supported"):
+        load_nnunet_raw(root)
+
+
 def test_nnunet_unknown_spacing(phantom_dir, tmp_path):
     vols = load_nnunet_raw(_to_nnunet(phantom_dir, tmp_path / "nn", spacing_known=False))
     assert all(v.spacing is None for v in vols)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Collection
 from pathlib import Path
 
-from mednas.data.volume import Volume, load_pair
+from mednas.data.volume import STRUCTURES, Volume, load_pair
 from mednas.errors import DataError
 
 # ACDC-style case ids: the patient is the part before "_frameYY".
@@ -68,6 +68,12 @@ def load_nnunet_raw(
     ending = meta.get("file_ending", ".nii.gz")
     spacing_known = bool(meta.get("spacing_known", True))
     allowed = set(meta["labels"].values())
+    # The networks are built for background + STRUCTURES; a label beyond them would only fail
+    # later, in training, as an index error naming no file.
+    unsupported = {name: v for name, v in meta["labels"].items() if v != 0 and v not in STRUCTURES}
+    if unsupported:
+        raise DataError(f"{root / 'dataset.json'}: labels {unsupported} are not supported; the networks segment "
+                        f"background (0) and {', '.join(f'{n} ({v})' for v, n in STRUCTURES.items())}")
     images_dir, labels_dir = root / "imagesTr", root / "labelsTr"
     for d in (images_dir, labels_dir):
         if not d.is_dir():
