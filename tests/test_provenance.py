@@ -144,3 +144,21 @@ def test_orphan_guard_interrupts_the_main_thread_when_the_watched_process_ends()
             time.sleep(0.05)
     child.wait()
     assert guard.orphaned.is_set()
+
+
+def test_rule_scripts_run_this_checkouts_code_ahead_of_another_install(tmp_path, monkeypatch):
+    """Another mednas earlier on the path (an editable install of another checkout) must not be
+    what a rule script imports, and the record names the package that ran."""
+    from workflow_util import REPO, snakemake, write_config
+
+    decoy = tmp_path / "other_checkout"
+    (decoy / "mednas").mkdir(parents=True)
+    (decoy / "mednas" / "__init__.py").write_text("raise ImportError('the decoy mednas was imported')\n")
+    monkeypatch.setenv("PYTHONPATH", str(decoy))
+    work = tmp_path / "run"
+    work.mkdir()
+    cfg = write_config(work)
+    res = snakemake(work, "results/mini/config.yaml", "--configfile", str(cfg))
+    assert res.returncode == 0, res.stderr[-2000:]
+    rec = json.loads((work / "results/mini/config.yaml.prov.json").read_text())
+    assert rec["code"]["mednas_path"] == str(REPO / "src" / "mednas")

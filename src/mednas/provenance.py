@@ -108,6 +108,7 @@ def code_version() -> dict[str, Any]:
         "git_commit": commit,
         "git_dirty": bool(status) if status is not None else None,
         "mednas_source_sha256": h.hexdigest(),
+        "mednas_path": str(pkg),  # the package that actually ran
     }
 
 

@@ -1,5 +1,6 @@
 """Rule effective_config: write the merged, validated configuration of this run."""
 
+import _checkout  # noqa: F401  (first: this checkout's mednas, see _checkout.py)
 import yaml
 
 from mednas.atomic import write_text_atomic

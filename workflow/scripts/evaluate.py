@@ -1,5 +1,6 @@
 """Rule evaluate: a retrained model on the test patients (per case and summary)."""
 
+import _checkout  # noqa: F401  (first: this checkout's mednas, see _checkout.py)
 import torch
 
 from mednas.allocator import keep_freed_memory

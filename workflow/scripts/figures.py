@@ -1,5 +1,6 @@
 """Rule figures: Pareto front, design-factor correlations, retraining curves, test overlays."""
 
+import _checkout  # noqa: F401  (first: this checkout's mednas, see _checkout.py)
 import torch
 
 from mednas.device import describe_device, resolve_device

@@ -1,5 +1,6 @@
 """Rule make_phantom: write the synthetic cardiac data set (official ACDC layout)."""
 
+import _checkout  # noqa: F401  (first: this checkout's mednas, see _checkout.py)
 from mednas.data.phantom import write_phantom
 from mednas.device import describe_device
 from mednas.provenance import snakemake_step

@@ -1,5 +1,6 @@
 """Rule measure_latency: block look-up table, its end-to-end check and the plot."""
 
+import _checkout  # noqa: F401  (first: this checkout's mednas, see _checkout.py)
 from mednas.cost.stages import run_measure_latency
 from mednas.device import describe_device, resolve_device
 from mednas.provenance import snakemake_step

@@ -1,5 +1,6 @@
 """Rule prepare: raw data set -> train/val/test slices and data.json."""
 
+import _checkout  # noqa: F401  (first: this checkout's mednas, see _checkout.py)
 from mednas.data.prepare import prepare_dataset
 from mednas.device import describe_device
 from mednas.provenance import snakemake_step

@@ -1,5 +1,6 @@
 """Rule retrain: one model (a searched genotype or a baseline) trained from scratch."""
 
+import _checkout  # noqa: F401  (first: this checkout's mednas, see _checkout.py)
 import json
 from pathlib import Path
 

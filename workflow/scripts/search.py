@@ -1,5 +1,6 @@
 """Rule search: one strategy's multi-objective search, archive to chosen genotype."""
 
+import _checkout  # noqa: F401  (first: this checkout's mednas, see _checkout.py)
 import torch
 
 from mednas.allocator import keep_freed_memory

@@ -1,5 +1,6 @@
 """Rule tables: CardiacNAS Table II and III, measured rows and the paper's."""
 
+import _checkout  # noqa: F401  (first: this checkout's mednas, see _checkout.py)
 from mednas.device import describe_device
 from mednas.provenance import snakemake_step
 from mednas.report.stages import run_tables

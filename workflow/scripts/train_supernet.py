@@ -1,5 +1,6 @@
 """Rule train_supernet: sandwich-rule training of the weight-sharing supernet."""
 
+import _checkout  # noqa: F401  (first: this checkout's mednas, see _checkout.py)
 import torch
 
 from mednas.allocator import keep_freed_memory
