@@ -162,3 +162,44 @@ def test_rule_scripts_run_this_checkouts_code_ahead_of_another_install(tmp_path,
     assert res.returncode == 0, res.stderr[-2000:]
     rec = json.loads((work / "results/mini/config.yaml.prov.json").read_text())
     assert rec["code"]["mednas_path"] == str(REPO / "src" / "mednas")
+
+
+def _edit_record(path, change, rehash=False):
+    from mednas.provenance import record_digest
+
+    side = sidecar_of(path)
+    rec = json.loads(side.read_text())
+    change(rec)
+    if rehash:
+        rec["record_sha256"] = record_digest(rec)
+    side.write_text(json.dumps(rec, indent=1, sort_keys=True))
+
+
+@pytest.mark.parametrize("field,value", [("seed", 4), ("params", {"p": 2}), ("code", {"git_commit": "0" * 40})])
+def test_audit_detects_an_edited_record(chain, field, value):
+    root, _, first, second = chain
+    _edit_record(first, lambda rec: rec.__setitem__(field, value))
+    lines = format_tree(audit(second, root))
+    assert any("first.txt" in line and "RECORD ALTERED" in line for line in lines), lines
+
+
+def test_audit_detects_a_record_rewritten_with_a_fresh_hash(chain):
+    root, _, first, second = chain
+    _edit_record(first, lambda rec: rec["params"].__setitem__("p", 99), rehash=True)
+    assert audit(first, root).all_ok()  # alone, a forged record looks whole ...
+    lines = format_tree(audit(second, root))  # ... but its consumer saw another one
+    assert any("first.txt" in line and "RECORD REPLACED" in line for line in lines), lines
+
+
+def test_a_flipped_input_hash_blames_the_record_not_the_input(chain):
+    root, _, first, second = chain
+    _edit_record(second, lambda rec: rec["inputs"][0].__setitem__("sha256", "f" * 64))
+    tree = audit(second, root)
+    assert not tree.ok and "RECORD ALTERED" in tree.status and "second.txt" in tree.path
+
+
+def test_record_without_its_own_hash_is_reported(chain):
+    root, _, first, _ = chain
+    _edit_record(first, lambda rec: rec.pop("record_sha256"))
+    tree = audit(first, root)
+    assert not tree.ok and "WITHOUT ITS OWN HASH" in tree.status

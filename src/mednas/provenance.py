@@ -28,7 +28,7 @@ from mednas.errors import ProvenanceError
 from mednas.orphan import OrphanGuard
 
 SUFFIX = ".prov.json"
-SCHEMA = 1
+SCHEMA = 2  # 2: records carry their own hash and their inputs' record hashes
 PACKAGES = ("mednas", "torch", "numpy", "scipy", "pandas", "nibabel", "monai", "snakemake", "pymoo", "PyYAML")
 # Folders whose files must each carry a record; anything else without one is raw input.
 RECORDED_ROOTS = ("results",)
@@ -141,6 +141,23 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def record_digest(record: Mapping[str, Any]) -> str:
+    """sha256 of a record's canonical JSON, its own ``record_sha256`` left out.
+
+    Stored in the record and in every record that consumes its file: editing a record breaks
+    its own hash, and rewriting that hash too breaks the hash its consumers hold.
+    """
+    body = {k: v for k, v in record.items() if k != "record_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _record_hash_of(path: Path) -> str | None:
+    side = sidecar_of(path)
+    if not side.is_file():
+        return None
+    return _load_record(side).get("record_sha256")
+
+
 def write_records(
     outputs: Iterable[str | os.PathLike],
     *,
@@ -154,7 +171,13 @@ def write_records(
     finished: str | None = None,
 ) -> list[Path]:
     """Write a sidecar for each output; inputs are hashed now, as the step saw them."""
-    input_records = [{"path": os.fspath(p), "sha256": sha256_file(p)} for p in expand_inputs(inputs)]
+    input_records = []
+    for p in expand_inputs(inputs):
+        entry = {"path": os.fspath(p), "sha256": sha256_file(p)}
+        rec_hash = _record_hash_of(Path(p))
+        if rec_hash is not None:
+            entry["record_sha256"] = rec_hash
+        input_records.append(entry)
     common = {
         "schema": SCHEMA,
         "rule": rule,
@@ -180,6 +203,7 @@ def write_records(
             record["sha256"] = manifest_digest(record["files"])
         else:
             record["sha256"] = sha256_file(out)
+        record["record_sha256"] = record_digest(record)
         side = sidecar_of(out)
         write_text_atomic(side, json.dumps(record, indent=1, sort_keys=True) + "\n")
         written.append(side)
@@ -250,13 +274,16 @@ def _load_record(side: Path) -> dict:
 
 
 def audit(path: str | os.PathLike, root: str | os.PathLike = ".", expected: str | None = None,
-          _seen: dict[str, AuditNode] | None = None) -> AuditNode:
-    """Check ``path`` and everything it was made from; relative paths resolve against ``root``."""
+          _seen: dict[str, AuditNode] | None = None, expected_record: str | None = None) -> AuditNode:
+    """Check ``path`` and everything it was made from; relative paths resolve against ``root``.
+
+    ``expected`` / ``expected_record``: the file's and its record's hashes as a consumer recorded them.
+    """
     seen = {} if _seen is None else _seen
     root = Path(root)
     shown = os.fspath(path)
     p = Path(path) if Path(path).is_absolute() else root / path
-    key = f"{p.resolve()}|{expected}"
+    key = f"{p.resolve()}|{expected}|{expected_record}"
     if key in seen:
         prior = seen[key]
         return AuditNode(shown, prior.ok, "(checked above)", prior.rule)
@@ -277,14 +304,24 @@ def audit(path: str | os.PathLike, root: str | os.PathLike = ".", expected: str 
             node = AuditNode(shown, False, str(exc))
             seen[key] = node
             return node
-        if rec.get("sha256") != actual:
-            node = AuditNode(shown, False, "CHANGED since it was written (sha256 differs from its record)",
-                             rec.get("rule"))
+        problem = None
+        if rec.get("record_sha256") is None:
+            problem = (f"RECORD WITHOUT ITS OWN HASH ({side.name}: written before schema {SCHEMA} or stripped; "
+                       "rerun its rule)")
+        elif record_digest(rec) != rec["record_sha256"]:
+            problem = f"RECORD ALTERED ({side.name} no longer matches its own hash)"
+        elif expected_record is not None and rec["record_sha256"] != expected_record:
+            problem = f"RECORD REPLACED since it was used ({side.name} differs from the one its consumer saw)"
+        elif rec.get("sha256") != actual:
+            problem = "CHANGED since it was written (sha256 differs from its record)"
+        if problem:
+            node = AuditNode(shown, False, problem, rec.get("rule"))
             seen[key] = node
             return node
         node = AuditNode(shown, True, f"ok  rule {rec.get('rule')}, {rec.get('finished')}", rec.get("rule"))
         seen[key] = node
-        node.children = [audit(i["path"], root, i["sha256"], seen) for i in rec.get("inputs", [])]
+        node.children = [audit(i["path"], root, i["sha256"], seen, i.get("record_sha256"))
+                         for i in rec.get("inputs", [])]
         return node
     enclosing = _enclosing_directory_record(p)
     if enclosing is not None:
