@@ -139,9 +139,12 @@ def test_orphan_guard_interrupts_the_main_thread_when_the_watched_process_ends()
 
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.5)"])
     guard = OrphanGuard(psutil.Process(child.pid), poll_seconds=0.05, grace_seconds=30).start()
-    with pytest.raises(KeyboardInterrupt):
-        for _ in range(200):
-            time.sleep(0.05)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            for _ in range(200):
+                time.sleep(0.05)
+    finally:
+        guard.stop()  # else the guard ends this process after its grace period, as it should in a job
     child.wait()
     assert guard.orphaned.is_set()
 

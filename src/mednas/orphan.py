@@ -14,7 +14,6 @@ import _thread
 import logging
 import os
 import threading
-import time
 
 import psutil
 
@@ -58,19 +57,25 @@ class OrphanGuard:
         self.watched = watched if watched is not None else snakemake_ancestor()
         self.poll_seconds, self.grace_seconds = poll_seconds, grace_seconds
         self.orphaned = threading.Event()
+        self._stopped = threading.Event()
 
     def start(self) -> OrphanGuard:
         if self.watched is not None:
             threading.Thread(target=self._watch, name="orphan-guard", daemon=True).start()
         return self
 
+    def stop(self) -> None:
+        """Stop watching (and, once fired, do not force the exit)."""
+        self._stopped.set()
+
     def _watch(self) -> None:
         while not _gone(self.watched):
-            time.sleep(self.poll_seconds)
+            if self._stopped.wait(self.poll_seconds):
+                return
         self.orphaned.set()
         log.error("Snakemake (pid %d) that started this job is gone: stopping without publishing outputs "
                   "(a checkpoint stays for the next run to resume from)", self.watched.pid)
         _thread.interrupt_main()
         # The main thread may be inside a long native call; if it never unwinds, leave anyway.
-        time.sleep(self.grace_seconds)
-        os._exit(1)
+        if not self._stopped.wait(self.grace_seconds):
+            os._exit(1)
