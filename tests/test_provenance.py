@@ -206,3 +206,13 @@ def test_record_without_its_own_hash_is_reported(chain):
     _edit_record(first, lambda rec: rec.pop("record_sha256"))
     tree = audit(first, root)
     assert not tree.ok and "WITHOUT ITS OWN HASH" in tree.status
+
+
+def test_a_file_named_with_its_folder_is_hashed_and_recorded_once(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "a.txt").write_text("alpha")
+    (raw / "b.txt").write_text("beta")
+    out = _step(tmp_path, "out.txt", [raw, raw / "a.txt"], "use")
+    rec = json.loads(sidecar_of(out).read_text())
+    assert [os.path.basename(i["path"]) for i in rec["inputs"]] == ["a.txt", "b.txt"]

@@ -75,12 +75,14 @@ def digest(path: str | os.PathLike) -> str:
 
 
 def expand_inputs(paths: Iterable[str | os.PathLike]) -> list[Path]:
-    """Inputs as files: a directory stands for every visible file below it."""
-    out: list[Path] = []
+    """Inputs as files, each once: a directory stands for every visible file below it (a rule
+    may name a folder and files inside it, as `prepare` does for a user's data set)."""
+    out: dict[str, Path] = {}
     for raw in paths:
         p = Path(raw)
-        out.extend(_visible_files(p) if p.is_dir() else [p])
-    return out
+        for f in _visible_files(p) if p.is_dir() else [p]:
+            out.setdefault(os.path.abspath(f), f)
+    return list(out.values())
 
 
 def _git(args: list[str], cwd: Path) -> str | None:

@@ -6,6 +6,7 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 
 from mednas.models.registry import BASELINES, baseline_spec, check_image_size
+from mednas.provenance import expand_inputs
 
 EXP = config["experiment"]
 CONDA_ENV = "../../envs/mednas.yaml"
@@ -36,8 +37,7 @@ def dataset_input(wildcards):
     root = Path(ds["path"])
     if not root.is_dir():
         raise ValueError(f"dataset.path: {root} is not a folder (dataset.kind is '{ds['kind']}')")
-    inputs = {"raw": ds["path"],
-              "files": sorted(str(p) for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))}
+    inputs = {"raw": ds["path"], "files": [str(p) for p in expand_inputs([root])]}
     split_file = config["split"].get("file")
     if config["split"].get("source") == "file" and split_file:
         inputs["split"] = split_file

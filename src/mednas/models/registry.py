@@ -16,7 +16,7 @@ from torch import nn
 from mednas.errors import ConfigError
 from mednas.models.cardiac_net import ArchSettings, build_subnet
 from mednas.models.unet import UNet
-from mednas.space.cardiac import Genotype
+from mednas.space.cardiac import CardiacSpace, Genotype
 
 # Baselines the pipeline can train: name -> (display name, allowed settings with defaults).
 BASELINES: dict[str, tuple[str, dict[str, int]]] = {
@@ -66,7 +66,8 @@ def input_multiple(spec: Mapping[str, Any]) -> int:
 def check_image_size(size: int, space_cfg: Mapping[str, Any], baselines: Mapping[str, Any]) -> None:
     """Fail when the config read, not in the first training job, if some network of the run
     cannot take ``preprocess.image_size`` inputs (each encoder stage halves the side)."""
-    needs = {"space.layers": 2 ** int(max(space_cfg.get("layers", (2, 4))))}
+    deepest = cardiac_spec(CardiacSpace.from_config(space_cfg).largest(), ArchSettings())
+    needs = {"space.layers": input_multiple(deepest)}
     for name, settings in (baselines or {}).items():
         needs[f"retrain.baselines.{name}"] = input_multiple(baseline_spec(name, settings))
     for key, multiple in needs.items():
