@@ -132,6 +132,11 @@ def test_image_size_the_networks_cannot_take_is_named():
         check_image_size(72, {"layers": [2, 4]}, {})
     with pytest.raises(ConfigError, match=r"by 32 for retrain.baselines.unet"):
         check_image_size(48, {"layers": [2, 3]}, {"unet": {"depth": 5}})
+    check_image_size(64, {"layers": [2, 4]}, {}, supernet_size=32)
+    with pytest.raises(ConfigError, match=r"supernet.image_size 40 must be divisible by 16 for space.layers"):
+        check_image_size(64, {"layers": [2, 4]}, {}, supernet_size=40)
+    with pytest.raises(ConfigError, match=r"supernet.image_size 128 must lie in 1..preprocess.image_size \(64\)"):
+        check_image_size(64, {"layers": [2, 4]}, {}, supernet_size=128)
 
 
 def test_snakemake_refuses_an_image_size_before_any_job(tmp_path):

@@ -140,3 +140,23 @@ def test_evaluators_on_phantom_data(phantom_slices, tmp_path):
     proxy = ProxyEvaluator(arch, train, val, settings, "cpu", 0)
     p1, p2 = proxy(g), proxy(g)
     assert p1 == p2 and set(proxy.metrics) == set(p1) and 0 <= p1["dice_mean"] <= 1
+
+
+def test_inherited_weights_are_scored_at_the_supernets_input_size(phantom_slices, tmp_path):
+    """A supernet trained on half-size inputs (supernet.image_size) scores candidates on half-size
+    copies of the validation volumes, with HD95 still in the data's distance unit."""
+    from mednas.evaluate.inherit import InheritEvaluator
+    from mednas.models.cardiac_net import ArchSettings, build_supernet
+    from mednas.space.cardiac import CardiacSpace
+    from mednas.train.supernet import save_supernet
+
+    train, val = phantom_slices
+    space, arch = CardiacSpace(filters=(4, 6), kernels=(1, 3), layers=(2, 3)), ArchSettings()
+    path = tmp_path / "supernet.pt"
+    torch.manual_seed(0)
+    save_supernet(path, build_supernet(space, arch), space, arch, {"image_size": 16})
+    inherit = InheritEvaluator(path, train, val, "cpu", 4, 16, 2, 0)
+    assert inherit.val.image.shape[-2:] == (16, 16) and all(c.shape[-2:] == (16, 16) for c in inherit.calib)
+    np.testing.assert_allclose(inherit.val.spacing[:, 1:], val.spacing[:, 1:] * 2, rtol=1e-6)
+    scores = inherit(space.largest())
+    assert 0 <= scores["dice_mean"] <= 1 and np.isfinite(scores["hd95_mean"])

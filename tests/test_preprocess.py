@@ -108,3 +108,31 @@ def test_prepare_real_acdc_subset(real_acdc, tmp_path):
         assert set(np.unique(arrays[name]["label"])) == {0, 1, 2, 3}
         assert np.all(arrays[name]["spacing"] == 1.0)
     assert summary["min_foreground_kept"] > 0.99
+
+
+def _slice_set(label: np.ndarray, spacing=(5.0, 1.5, 1.5)):
+    from mednas.data.slices import SliceSet
+
+    n = len(label)
+    return SliceSet(image=label.astype(np.float32), label=label.astype(np.uint8), case_id=np.array(["c"] * n),
+                    slice_index=np.arange(n), spacing=np.tile(np.float32(spacing), (n, 1)), distance_unit="mm")
+
+
+def test_resized_slices_keep_labels_and_the_unit_of_distances():
+    from mednas.metrics.segmentation import hd95
+
+    ref = np.zeros((3, 32, 32), np.uint8)
+    ref[:, 8:20, 8:20] = 2
+    moved = np.roll(ref, 4, axis=-1)  # 4 px x 1.5 mm: every boundary point 6 mm away
+    a, b = _slice_set(ref), _slice_set(moved)
+    assert hd95(a.label == 2, b.label == 2, a.spacing[0]) == pytest.approx(6.0)
+    small_a, small_b = a.resized(16), b.resized(16)
+    assert small_a.image.shape == small_a.label.shape == (3, 16, 16)
+    assert set(np.unique(small_a.label)) == {0, 2}
+    np.testing.assert_allclose(small_a.spacing, np.tile([5.0, 3.0, 3.0], (3, 1)))
+    # the same distance, measured on the half-size grid, in the unit of the full one
+    assert hd95(small_a.label == 2, small_b.label == 2, small_a.spacing[0]) == pytest.approx(6.0)
+    assert (small_a.label == 2).sum() == 3 * 6 * 6
+    assert a.resized(32) is a
+    with pytest.raises(DataError, match="cannot resize"):
+        a.resized(0)

@@ -16,7 +16,8 @@ TINY = dict(
     preprocess={"image_size": 32, "target_spacing": [6.0, 6.0]},
     space={"filters": [4, 6], "kernels": [1, 3], "layers": [2, 3], "activations": ["relu", "elu"]},
     train={"batch_size": 4, "lr": 0.01, "val_batch_size": 16},
-    supernet={"epochs": 2, "steps_per_epoch": 4, "sandwich_random": 1, "bn_recal_batches": 2},
+    # half-size supernet inputs: the reduced-resolution proxy path, end to end
+    supernet={"epochs": 2, "steps_per_epoch": 4, "sandwich_random": 1, "bn_recal_batches": 2, "image_size": 16},
     latency={"rounds": 1, "warmup": 1, "repeats": 1, "filter_points": 2, "overhead_genotypes": 1,
              "check_genotypes": 3},
     search={"strategies": ["random", "moead_sa"], "objectives": ["dice", "hd95", "latency"], "population": 5,
@@ -53,6 +54,7 @@ def test_search_rule_killed_then_resumed(tmp_path):
         assert len(keys) == len(set(keys)) and (len(keys) == 40 if strategy == "random" else len(keys) >= 20)
         cost = json.loads((out / strategy / "cost.json").read_text())
         assert cost["candidates"] == len(archive) and cost["device"] == "cpu" and cost["gpu_hours"] is None
+        assert (cost["score_image_size"], cost["cost_image_size"]) == (16, 32)
         chosen = json.loads((out / strategy / "chosen.json").read_text())
         assert chosen["rule"] == "best_dice" and chosen["key"] in keys
         assert float(chosen["record"]["dice_mean"]) == max(float(r["dice_mean"]) for r in archive)

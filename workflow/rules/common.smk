@@ -74,7 +74,8 @@ def latency_threads():
 
 for _name, _settings in config["retrain"]["baselines"].items():
     baseline_spec(_name, _settings)  # an unknown baseline or setting stops the run before any job
-check_image_size(config["preprocess"]["image_size"], config["space"], config["retrain"]["baselines"])
+check_image_size(config["preprocess"]["image_size"], config["space"], config["retrain"]["baselines"],
+                 config["supernet"].get("image_size"))
 
 
 def retrain_inputs(wildcards):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from scipy.ndimage import zoom
 
 from mednas.errors import DataError
 
@@ -34,6 +35,24 @@ class SliceSet:
 
     def __len__(self) -> int:
         return int(self.image.shape[0])
+
+    def resized(self, size: int) -> SliceSet:
+        """The same slices on a ``size`` x ``size`` grid (linear for images, nearest for labels).
+
+        In-plane spacing grows by the zoom factor, so distances keep the unit of the original
+        grid: an HD95 measured on a half-resolution copy is still in full-resolution voxels or mm.
+        """
+        rows, cols = self.image.shape[-2:]
+        if size < 1:
+            raise DataError(f"cannot resize slices to {size} px")
+        if (size, size) == (rows, cols):
+            return self
+        factors = (1.0, size / rows, size / cols)
+        image = zoom(self.image, factors, order=1, grid_mode=True, mode="grid-constant",
+                     cval=float(self.image.min())).astype(np.float32)
+        label = zoom(self.label, factors, order=0, grid_mode=True, mode="grid-constant", cval=0).astype(self.label.dtype)
+        spacing = (self.spacing * np.array([1.0, rows / size, cols / size], dtype=np.float32)).astype(np.float32)
+        return replace(self, image=image, label=label, spacing=spacing)
 
     def volumes(self) -> list[tuple[str, slice, tuple[float, float, float]]]:
         """``(case_id, rows, spacing)`` of each volume, in file order (a case's slices are contiguous)."""

@@ -21,6 +21,9 @@ class InheritEvaluator:
     def __init__(self, supernet_path: str | Path, train: SliceSet, val: SliceSet, device: str, batch_size: int,
                  val_batch_size: int, bn_recal_batches: int, seed: int):
         self.model, self.space, self.arch, self.meta = load_supernet(supernet_path, device)
+        # Weights inherited from a supernet trained on smaller inputs are scored on inputs of that size.
+        size = int(self.meta.get("image_size", train.image.shape[-1]))
+        train, val = train.resized(size), val.resized(size)
         self.calib = calibration_batches(train, device, batch_size, bn_recal_batches, seed)
         self.val, self.device, self.val_batch_size, self.seed = val, device, val_batch_size, seed
         self.metrics = metric_names()

@@ -63,14 +63,21 @@ def input_multiple(spec: Mapping[str, Any]) -> int:
     return 2 ** int(spec["depth"])
 
 
-def check_image_size(size: int, space_cfg: Mapping[str, Any], baselines: Mapping[str, Any]) -> None:
+def check_image_size(size: int, space_cfg: Mapping[str, Any], baselines: Mapping[str, Any],
+                     supernet_size: int | None = None) -> None:
     """Fail when the config read, not in the first training job, if some network of the run
-    cannot take ``preprocess.image_size`` inputs (each encoder stage halves the side)."""
+    cannot take ``preprocess.image_size`` inputs (each encoder stage halves the side), or the
+    supernet cannot take ``supernet.image_size`` ones."""
     deepest = cardiac_spec(CardiacSpace.from_config(space_cfg).largest(), ArchSettings())
-    needs = {"space.layers": input_multiple(deepest)}
+    checks = [("preprocess.image_size", size, "space.layers", input_multiple(deepest))]
     for name, settings in (baselines or {}).items():
-        needs[f"retrain.baselines.{name}"] = input_multiple(baseline_spec(name, settings))
-    for key, multiple in needs.items():
-        if size % multiple:
-            raise ConfigError(f"preprocess.image_size {size} must be divisible by {multiple} for {key} "
-                              f"(e.g. {size - size % multiple or multiple} or {size - size % multiple + multiple})")
+        checks.append(("preprocess.image_size", size, f"retrain.baselines.{name}",
+                       input_multiple(baseline_spec(name, settings))))
+    if supernet_size is not None:
+        if not 0 < supernet_size <= size:
+            raise ConfigError(f"supernet.image_size {supernet_size} must lie in 1..preprocess.image_size ({size})")
+        checks.append(("supernet.image_size", supernet_size, "space.layers", input_multiple(deepest)))
+    for key, value, needed_by, multiple in checks:
+        if value % multiple:
+            raise ConfigError(f"{key} {value} must be divisible by {multiple} for {needed_by} "
+                              f"(e.g. {value - value % multiple or multiple} or {value - value % multiple + multiple})")

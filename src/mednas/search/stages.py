@@ -116,6 +116,10 @@ def run_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, arch_cfg:
     # The supernet's training time, from the metadata the inherit evaluator already loaded.
     supernet_seconds = float(evaluator.meta.get("train_seconds", 0.0)) if kind == "inherit" else 0.0
     cost = search_cost(pool, kind, strategy, device, dev_name, wall, supernet_seconds, search_cfg)
+    # Candidates are scored at the supernet's input size (smaller under supernet.image_size); their
+    # costs (params, FLOPs, latency) at the data's, the size the chosen network is deployed at.
+    cost["score_image_size"] = int(evaluator.meta.get("image_size", image_size)) if kind == "inherit" else image_size
+    cost["cost_image_size"] = image_size
     chosen |= {"strategy": strategy, "evaluator": kind, "objectives_used": list(objectives.names),
                "budgets": dict(objectives.budgets), "strategy_info": info, "scales": objectives.scales}
     paths = [outputs[k] for k in ("archive", "pareto", "hypervolume", "chosen", "cost")]

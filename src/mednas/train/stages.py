@@ -36,6 +36,12 @@ def run_train_supernet(train_path: str, val_path: str, space_cfg: Mapping, arch_
     settings = TrainSettings.from_config(train_cfg, epochs=int(supernet_cfg["epochs"]),
                                          steps_per_epoch=supernet_cfg.get("steps_per_epoch"))
     train, val = load_slices(train_path), load_slices(val_path)
+    if supernet_cfg.get("image_size") is not None:
+        # A reduced-resolution proxy (EcoNAS, Zhou et al. 2020): where full-size sandwich steps are
+        # too slow for the supernet to learn anything in the budget, more steps on smaller inputs.
+        size = int(supernet_cfg["image_size"])
+        log.info("supernet: training on %d px copies of the %d px slices", size, train.image.shape[-1])
+        train, val = train.resized(size), val.resized(size)
     fp = fingerprint(dict(space_cfg), dict(arch_cfg), dict(train_cfg), dict(supernet_cfg), seed,
                      sha256_file(train_path), sha256_file(val_path))
     Path(checkpoint).parent.mkdir(parents=True, exist_ok=True)
