@@ -157,8 +157,10 @@ def test_effective_config_is_rewritten_when_the_config_changes(tmp_path):
     assert yaml.safe_load((tmp_path / target).read_text())["search"]["population"] == 6
 
 
-def test_editing_a_file_inside_the_data_set_reruns_prepare(phantom_dir, tmp_path):
-    """A label map corrected in place changes that file's time stamp, not the folder's."""
+@pytest.mark.parametrize("kind", ["acdc", "phantom"])
+def test_editing_a_file_inside_the_data_set_reruns_prepare(phantom_dir, tmp_path, kind):
+    """A label map corrected in place changes that file's time stamp, not the folder's: in a user's
+    copy and in the generated phantom (a directory output, dated by Snakemake's time stamp file)."""
     import os
     import shutil
     import time
@@ -166,9 +168,13 @@ def test_editing_a_file_inside_the_data_set_reruns_prepare(phantom_dir, tmp_path
     import nibabel as nib
     import numpy as np
 
-    raw = tmp_path / "acdc"
-    shutil.copytree(phantom_dir, raw)
-    cfg = write_config(tmp_path, dataset={"kind": "acdc", "path": str(raw)})
+    if kind == "acdc":
+        raw = tmp_path / "acdc"
+        shutil.copytree(phantom_dir, raw)
+        cfg = write_config(tmp_path, dataset={"kind": "acdc", "path": str(raw)})
+    else:
+        raw = tmp_path / "resources" / "mini" / "raw"
+        cfg = write_config(tmp_path)
     target = "results/mini/data/data.json"
     res = snakemake(tmp_path, target, "--configfile", str(cfg))
     assert res.returncode == 0, res.stderr[-2000:]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 
+import pytest
 import yaml
 
 from workflow_util import REPO
@@ -41,9 +42,22 @@ def test_every_rule_uses_the_conda_env():
     rules = sorted((REPO / "workflow" / "rules").glob("*.smk"))
     text = {p.name: p.read_text() for p in rules}
     for name, body in text.items():
-        n_rules = len(re.findall(r"^rule \w+:", body, flags=re.M))
+        n_rules = len(re.findall(r"^(?:rule|checkpoint) \w+:", body, flags=re.M))
         n_conda = body.count("conda:\n        CONDA_ENV")
         assert n_rules == n_conda, f"{name}: {n_rules} rules, {n_conda} with `conda: CONDA_ENV`"
     common = text["common.smk"]
     assert 'CONDA_ENV = "../../envs/mednas.yaml"' in common
     assert (REPO / "workflow" / "rules" / "../../envs/mednas.yaml").resolve() == ENV
+
+
+def test_ci_turns_an_unavailable_slurm_into_a_failure(monkeypatch):
+    """Outside CI the SLURM test skips where SLURM cannot run; with MEDNAS_REQUIRE_SLURM=1 (.ci/run) it fails."""
+    from test_slurm import REQUIRE, unavailable
+
+    monkeypatch.delenv(REQUIRE, raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no sbatch"):
+        unavailable("no sbatch")
+    monkeypatch.setenv(REQUIRE, "1")
+    with pytest.raises(pytest.fail.Exception, match="MEDNAS_REQUIRE_SLURM=1 but no sbatch"):
+        unavailable("no sbatch")
+    assert f"{REQUIRE}=1 make test" in (REPO / ".ci" / "run").read_text()

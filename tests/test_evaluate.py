@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from mednas.errors import DataError
 from mednas.evaluate import zerocost as zc
 from mednas.train.losses import make_loss, segmentation_loss
 
@@ -131,6 +132,9 @@ def test_evaluators_on_phantom_data(phantom_slices, tmp_path):
     path = tmp_path / "supernet.pt"
     torch.manual_seed(0)
     save_supernet(path, build_supernet(space, arch), space, arch, {})
+    with pytest.raises(DataError, match="lacks image_size"):
+        InheritEvaluator(path, train, val, "cpu", 4, 16, 2, 0)
+    save_supernet(path, build_supernet(space, arch), space, arch, {"image_size": 32})
     inherit = InheritEvaluator(path, train, val, "cpu", 4, 16, 2, 0)
     other = space.smallest()
     first = inherit(g)

@@ -72,9 +72,14 @@ def test_measured_table_covers_the_whole_space():
     rows = measure_lut(space, ARCH, 32, settings, "cpu")
     assert all(r["latency_ms"] > 0 for r in rows if r["block"] != "overhead")
     table = LatencyTable(rows)
+    entry = {(tuple(str(r[k]) for k in ("block", "stage", "kernel", "attention", "fusion", "activation")),
+              r["filters"]): r["latency_ms"] for r in rows}
     for f, k, layers, att, fusion in itertools.product((4, 5, 6, 7), (1, 3), (2, 3), ("se", "self"), ("add", "concat")):
         g = Genotype(f, k, layers, 0.1, att, fusion, "relu", 0.5)
-        assert table.predict(g, ARCH, device_name("cpu"), 32) > 0
+        # every block (and the overhead) is in the table; between 4 and 7 filters, linear interpolation
+        want = sum(entry[(key, 4)] + (f - 4) / 3 * (entry[(key, 7)] - entry[(key, 4)])
+                   for key in block_keys(g, ARCH) + [overhead_key(g)])
+        assert table.predict(g, ARCH, device_name("cpu"), 32) == pytest.approx(want)
     assert {r["filters"] for r in rows} == {4, 7}
 
 
@@ -92,9 +97,46 @@ def test_measure_latency_rule(tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     out = tmp_path / "results" / "mini" / "latency"
     summary = json.loads((out / "lut_check.json").read_text())
-    assert summary["genotypes"] == 5 and -1 <= summary["lut_kendall_tau"] <= 1
-    assert (out / "lut_check.csv").read_text().count("\n") == 6
+    import csv
+
+    from scipy.stats import kendalltau
+
+    with open(out / "lut_check.csv", newline="") as fh:
+        check = list(csv.DictReader(fh))
+    assert summary["genotypes"] == len(check) == 5
+    pred, meas = ([float(r[c]) for r in check] for c in ("predicted_ms", "measured_ms"))
+    assert summary["lut_kendall_tau"] == pytest.approx(kendalltau(pred, meas).statistic)
     assert (out / "lut_check.png").read_bytes()[:4] == b"\x89PNG"
     table = LatencyTable.read_csv(out / "lut.csv")
     assert table.device == device_name("cpu") and table.image_size == 32
     assert mednas(tmp_path, "audit", "results/mini/latency/lut_check.csv").returncode == 0
+
+
+def test_measurement_with_fake_timers_predicts_every_network_exactly(monkeypatch):
+    """Blocks cost a known linear function of filters and networks that sum plus a known overhead per
+    stage count and attention: the table must recover both (MAPE 0, Kendall tau 1 on the check networks)."""
+    from mednas.cost import latency as lat
+
+    def block_ms(key, f):
+        return 0.05 * (sum(map(ord, "".join(key))) % 7) + 0.003 * f
+
+    def overhead_ms(g):
+        return 0.5 * g.layers + (0.4 if g.attention == "self" else 0.1)
+
+    def network_ms(g, arch, image_size, settings, device):
+        return sum(block_ms(k, g.filters) for k in block_keys(g, arch)) + overhead_ms(g)
+
+    monkeypatch.setattr(lat, "_timer", lambda fn, warmup, repeats, cuda: fn())
+    monkeypatch.setattr(lat, "_block_runners", lambda net, g, size, batch, device:
+                        {k: (lambda k=k: block_ms(k, g.filters)) for k in block_keys(g, net.arch)})
+    monkeypatch.setattr(lat, "_time_network", network_ms)
+    space = CardiacSpace(filters=(4, 8), kernels=(1, 3), layers=(2, 3), activations=("relu",), fusions=("add",))
+    settings = LatencySettings(rounds=1, warmup=0, repeats=1, filter_points=3, overhead_genotypes=2, check_genotypes=8)
+    measured = lat.measure(space, ARCH, 32, settings, "cpu")
+    table = LatencyTable(measured.rows)
+    for layers, att in itertools.product((2, 3), space.attentions):
+        g = Genotype(6, 3, layers, 0.1, att, "add", "relu", 1.0)
+        assert table.block_latency(overhead_key(g), 6) == pytest.approx(overhead_ms(g), abs=1e-4)
+    rows, summary = lat.check_rows(table, measured.check, ARCH, 32)
+    assert len(rows) == 8 and summary["lut_mape_percent"] == pytest.approx(0.0, abs=1e-3)
+    assert summary["lut_kendall_tau"] == pytest.approx(1.0)

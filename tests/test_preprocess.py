@@ -115,7 +115,8 @@ def _slice_set(label: np.ndarray, spacing=(5.0, 1.5, 1.5)):
 
     n = len(label)
     return SliceSet(image=label.astype(np.float32), label=label.astype(np.uint8), case_id=np.array(["c"] * n),
-                    slice_index=np.arange(n), spacing=np.tile(np.float32(spacing), (n, 1)), distance_unit="mm")
+                    slice_index=np.arange(n), spacing=np.tile(np.float32(spacing), (n, 1)), distance_unit="mm",
+                    patient=np.array(["p"] * n))
 
 
 def test_resized_slices_keep_labels_and_the_unit_of_distances():

@@ -216,3 +216,24 @@ def test_a_file_named_with_its_folder_is_hashed_and_recorded_once(tmp_path):
     out = _step(tmp_path, "out.txt", [raw, raw / "a.txt"], "use")
     rec = json.loads(sidecar_of(out).read_text())
     assert [os.path.basename(i["path"]) for i in rec["inputs"]] == ["a.txt", "b.txt"]
+
+
+def test_audit_of_files_inside_a_directory_output_and_of_an_unreadable_record(tmp_path):
+    """The three audit branches a consumer's hash does not reach: a file of a directory output changed
+    since the rule wrote it, a file the rule never wrote there, and a sidecar that is not JSON."""
+    raw = tmp_path / "resources" / "raw"
+    raw.mkdir(parents=True)
+    (raw / "x.nii.gz").write_bytes(b"123")
+    write_records([raw], rule="make", inputs=[], params={}, config={}, seed=0, device=DEVICE, started="t")
+    assert audit(raw / "x.nii.gz", tmp_path).status.startswith("ok  written by rule make")
+    (raw / "x.nii.gz").write_bytes(b"124")
+    node = audit(raw / "x.nii.gz", tmp_path)
+    assert not node.ok and node.status == "CHANGED since rule make wrote it"
+    (raw / "extra.nii.gz").write_bytes(b"9")
+    node = audit(raw / "extra.nii.gz", tmp_path)
+    assert not node.ok and node.status.startswith("NOT LISTED in the record of")
+    out = _step(tmp_path, "out.txt", [], "use")
+    sidecar_of(out).write_text("{ not json")
+    node = audit(out, tmp_path)
+    assert not node.ok and node.status.startswith("unreadable provenance record")
+    assert node.rule is None

@@ -189,12 +189,111 @@ def test_overlay_slices_pick_the_most_labelled_slice_per_patient():
     assert figures.overlay_slices(label, patients, 1) == [2]
 
 
-def test_figures_are_written(tmp_path):
-    curves = {"nas-ga": pd.DataFrame({"epoch": [1, 2], "val_dice_mean": [0.3, 0.5], "val_hd95_mean": [9, 6]})}
+def _pixels_of(png, rgb, tol=0.06):
+    """How many pixels of ``png`` have colour ``rgb`` (0..1)."""
+    import matplotlib.image
+
+    img = matplotlib.image.imread(png)[..., :3]
+    return int((np.abs(img - np.asarray(rgb)).max(axis=-1) < tol).sum())
+
+
+def test_figures_show_what_they_are_given(tmp_path):
+    """Content, not just a PNG: each model's curve in its colour; the reference's LV (blue) and the
+    prediction's RV (red) in the overlay, each blended half with the grey image."""
+    curves = {"nas-ga": pd.DataFrame({"epoch": [1, 2, 3], "val_dice_mean": [0.3, 0.5, 0.6], "val_hd95_mean": [9, 6, 5]}),
+              "unet": pd.DataFrame({"epoch": [1, 2, 3], "val_dice_mean": [0.4, 0.6, 0.7], "val_hd95_mean": [8, 5, 4]})}
     figures.plot_curves(tmp_path / "c.png", curves, "mm")
-    img = np.random.default_rng(0).normal(size=(2, 16, 16)).astype(np.float32)
-    lab = np.zeros((2, 16, 16), dtype=np.uint8)
-    lab[:, 4:8, 4:8] = 3
-    figures.plot_overlays(tmp_path / "o.png", img, lab, {"nas-ga": lab}, ["x", "y"])
-    for name in ("c.png", "o.png"):
-        assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
+    assert _pixels_of(tmp_path / "c.png", (0.12, 0.47, 0.71)) > 50  # matplotlib's C0: the first model
+    assert _pixels_of(tmp_path / "c.png", (1.0, 0.5, 0.05)) > 50  # C1: the second
+    figures.plot_curves(tmp_path / "c1.png", {"nas-ga": curves["nas-ga"]}, "mm")
+    assert _pixels_of(tmp_path / "c1.png", (1.0, 0.5, 0.05)) == 0
+    img = np.zeros((2, 16, 16), np.float32)
+    img[:, ::2] = 1.0  # black and white stripes: blended colours are exact
+    ref = np.zeros((2, 16, 16), dtype=np.uint8)
+    ref[:, 2:14, 2:14] = 3
+    pred = np.zeros_like(ref)
+    pred[:, 2:14, 2:14] = 1
+    figures.plot_overlays(tmp_path / "o.png", img, ref, {"nas-ga": pred}, ["x", "y"])
+    on_black = lambda value: 0.5 * np.asarray(figures.COLOURS[value])
+    blue, red = _pixels_of(tmp_path / "o.png", on_black(3)), _pixels_of(tmp_path / "o.png", on_black(1))
+    assert blue > 200 and red > 200 and blue == pytest.approx(red, rel=0.2)
+    figures.plot_overlays(tmp_path / "o2.png", img, ref, {"nas-ga": ref}, ["x", "y"])
+    assert _pixels_of(tmp_path / "o2.png", on_black(1)) == 0
+
+
+def test_table3_from_a_hand_built_per_case_csv_matches_scipy(tmp_path):
+    """Per-patient means over volumes and structures, then scipy's paired tests, from per_case.csv files
+    whose values all differ (a max, a median or a single volume in place of the mean changes the result)."""
+    import csv
+    import statistics
+
+    from scipy import stats
+
+    from mednas.data.volume import STRUCTURES
+    from mednas.evaluate.testset import PER_CASE_COLUMNS, summarise
+    from mednas.report.stages import _per_patient
+
+    rng = np.random.default_rng(3)
+    patients = [f"patient{i:03d}" for i in (4, 1, 7, 2, 9, 5)]
+    tables, paths = {}, {}
+    for model in ("nas-ga", "unet"):
+        rows = [{"patient": p, "case_id": f"{p}_{frame}", "phase": phase, "structure": s,
+                 "dice": float(rng.uniform(0.5, 0.99)), "hd95": float(rng.uniform(1, 30)), "distance_unit": "mm"}
+                for p in patients for frame, phase in (("frame01", "ED"), ("frame02", "ES"))
+                for s in STRUCTURES.values()]
+        paths[model] = tmp_path / f"{model}.csv"
+        with open(paths[model], "w", newline="") as fh:
+            writer = csv.DictWriter(fh, PER_CASE_COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+        tables[model] = rows
+
+    def by_hand(rows, metric):
+        return [statistics.fmean(r[metric] for r in rows if r["patient"] == p) for p in sorted(patients)]
+
+    measured = [r for r in table3_rows({m: _per_patient(p) for m, p in paths.items()}, "nas-ga", PAPER3)
+                if r["source"] == "measured"]
+    for row, metric, scale in zip(measured, ("dice", "hd95"), (100, 1)):
+        a = scale * np.array(by_hand(tables["unet"], metric))
+        b = scale * np.array(by_hand(tables["nas-ga"], metric))
+        t, w = stats.ttest_rel(a, b), stats.wilcoxon(a, b)
+        assert row["n_patients"] == len(patients)
+        assert row["model_mean"] == pytest.approx(a.mean()) and row["reference_mean"] == pytest.approx(b.mean())
+        assert row["t_statistic"] == pytest.approx(t.statistic) and row["t_p_value"] == pytest.approx(t.pvalue)
+        assert row["wilcoxon_statistic"] == pytest.approx(w.statistic)
+        assert row["wilcoxon_p_value"] == pytest.approx(w.pvalue)
+        assert row["cohens_dz"] == pytest.approx((a - b).mean() / statistics.stdev(a - b))
+    summary = summarise(tables["unet"])
+    for name in STRUCTURES.values():
+        vals = [r["dice"] for r in tables["unet"] if r["structure"] == name]
+        assert summary[f"dice_{name}"] == pytest.approx(statistics.fmean(vals))
+        assert summary[f"dice_{name}_std"] == pytest.approx(statistics.stdev(vals))  # sample SD, ddof=1
+    assert (summary["volumes"], summary["patients"]) == (2 * len(patients), len(patients))
+
+
+def test_missing_validation_dice_and_unknown_strategies_are_errors():
+    """Formerly: the best searched model fell back to name order, an unknown strategy was 'Evolutionary'."""
+    from mednas.report.tables import model_method
+
+    summaries = {"nas-ga": {"final_val": {"dice_mean": 0.8}}, "nas-random": {"final_val": {}}}
+    with pytest.raises(DataError, match=r"\['nas-random'\] hold none"):
+        best_searched(summaries)
+    assert model_method("nas-random") == ("NAS (random)", "Random search")
+    with pytest.raises(DataError, match="unknown search strategy 'darts'"):
+        model_method("nas-darts")
+
+
+def test_dataset_names_come_from_the_data(tmp_path, phantom_dir):
+    import json
+
+    from mednas.data.sources import dataset_name
+
+    assert dataset_name("phantom", phantom_dir) == "phantom (synthetic)"
+    assert dataset_name("acdc", phantom_dir) == "ACDC"
+    raw = tmp_path / "Dataset042_Polyps"
+    raw.mkdir()
+    meta = {"labels": {"background": 0, "polyp": 1}, "file_ending": ".png"}
+    (raw / "dataset.json").write_text(json.dumps(meta))
+    assert dataset_name("nnunet_raw", raw) == "Dataset042_Polyps"  # nnU-Net does not require a name
+    (raw / "dataset.json").write_text(json.dumps({**meta, "name": "Kvasir-SEG"}))
+    assert dataset_name("nnunet_raw", raw) == "Kvasir-SEG"  # formerly: every nnunet_raw set was "ACDC"

@@ -109,3 +109,20 @@ def test_compute_cost_adds_search_supernet_share_and_retraining():
     assert base["search_seconds"] == 0 and base["gpu_days"] == pytest.approx(2 / 24)
     assert np.isclose(compute_cost({"train_seconds": 1.0, "device": "cuda"}, search)["device_hours"],
                       (3600 + 3600 + 1) / 3600)
+    with pytest.raises(DataError, match="lacks the device"):
+        compute_cost({"train_seconds": 1.0}, None)  # was labelled cpu
+
+
+def test_a_slice_file_without_patient_ids_is_refused(tmp_path):
+    """Without them ED and ES of one patient would enter the paired tests as two patients."""
+    from mednas.data.slices import load_slices
+
+    n = 2
+    arrays = {"image": np.zeros((n, 8, 8), np.float32), "label": np.zeros((n, 8, 8), np.uint8),
+              "case_id": np.array(["p1_frame01", "p1_frame02"]), "slice_index": np.arange(n),
+              "spacing": np.ones((n, 3), np.float32), "distance_unit": np.array("mm")}
+    np.savez(tmp_path / "old.npz", **arrays)
+    with pytest.raises(DataError, match=r"old.npz: arrays \['patient'\] are missing"):
+        load_slices(tmp_path / "old.npz")
+    np.savez(tmp_path / "new.npz", **arrays, patient=np.array(["p1", "p1"]))
+    assert list(load_slices(tmp_path / "new.npz").patient_ids()) == ["p1", "p1"]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import json
 
+import numpy as np
 import pytest
 
+from mednas.search.pareto import hypervolume
 from workflow_util import mednas, snakemake, snakemake_killed_when, write_config
 
 pytestmark = pytest.mark.slow
@@ -61,7 +63,8 @@ def test_search_rule_killed_then_resumed(tmp_path):
         pareto = rows(out / strategy / "pareto.csv")
         assert {"obj_dice", "obj_hd95", "obj_latency"} <= set(pareto[0]) and set(r["key"] for r in pareto) <= set(keys)
         hv = [float(r["hypervolume"]) for r in rows(out / strategy / "hypervolume.csv")]
-        assert hv == sorted(hv) and hv[-1] > 0
+        front = np.array([[float(r[f"obj_{o}"]) for o in ("dice", "hd95", "latency")] for r in pareto])
+        assert hv == sorted(hv) and hv[-1] == pytest.approx(hypervolume(front))  # the last generation's: the written front's
         assert not (out / strategy / ".work").exists()
         assert mednas(tmp_path, "audit", f"results/mini/search/{strategy}/chosen.json").returncode == 0
     cost = json.loads((out / "random" / "cost.json").read_text())

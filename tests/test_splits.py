@@ -54,7 +54,12 @@ def test_read_splits_json(tmp_path):
 def test_real_split_file(real_acdc):
     split = read_splits_json(real_acdc / "splits.json")
     assert [len(split[k]) for k in ("train", "val", "test")] == [70, 10, 20]
-    assert check_split(split, sorted(set(split["train"] + split["val"] + split["test"])), "real") == []
+    # against the patients whose images are in imagesTr, not against the split itself
+    from mednas.data.nnunet_raw import patient_of
+
+    on_disk = sorted({patient_of(p.name[: -len("_0000.nii.gz")]) for p in (real_acdc / "imagesTr").glob("*_0000.nii.gz")})
+    assert len(on_disk) == 100
+    assert check_split(split, on_disk, "real") == []
 
 
 def test_split_file_missing_or_malformed(tmp_path):

@@ -31,7 +31,7 @@ def _toy_slices(n_cases=3, depth=4, size=16, seed=0) -> SliceSet:
             idx.append(k)
     n = len(images)
     return SliceSet(np.asarray(images, np.float32), np.asarray(labels), np.asarray(ids), np.asarray(idx),
-                    np.tile(np.float32([5, 1.5, 1.5]), (n, 1)), "mm")
+                    np.tile(np.float32([5, 1.5, 1.5]), (n, 1)), "mm", np.asarray(ids))
 
 
 SETTINGS = TrainSettings(epochs=2, batch_size=4, lr=0.05, schedule="poly", amp=False)

@@ -6,6 +6,7 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 
 from mednas.models.registry import BASELINES, baseline_spec, check_image_size
+from mednas.data.sources import dataset_name
 from mednas.provenance import expand_inputs
 
 EXP = config["experiment"]
@@ -26,12 +27,15 @@ def with_prov(**outputs):
 
 
 def dataset_input(wildcards):
-    """The raw data set folder (generated phantom, or the user's copy named in the config) and,
-    for a user's copy, every file in it: editing a file in place (a corrected label map) changes
-    that file's time stamp, not the folder's, and must still make `prepare` rerun."""
+    """The raw data set folder (generated phantom, or the user's copy named in the config) and
+    every file in it: editing a file in place (a corrected label map) changes that file's time
+    stamp, not the folder's, and must still make `prepare` rerun. The phantom's files are known
+    once its checkpoint has run (Snakemake dates a directory output by its own time stamp file,
+    which an edit inside does not touch)."""
     ds = config["dataset"]
     if ds["kind"] == "phantom":
-        return {"raw": f"resources/{wildcards.exp}/raw"}
+        raw = checkpoints.make_phantom.get(exp=wildcards.exp).output.raw
+        return {"raw": raw, "files": [str(p) for p in expand_inputs([raw])]}
     if not ds.get("path"):
         raise ValueError(f"config key dataset.path is required when dataset.kind is '{ds['kind']}'")
     root = Path(ds["path"])
@@ -103,10 +107,21 @@ def evaluate_inputs(wildcards):
     return inputs
 
 
+# Table II's data set column: the phantom's, ACDC's or the name in an nnU-Net raw dataset.json
+# (prepare records the same name in data.json).
+def _dataset_name():
+    ds = config["dataset"]
+    if ds["kind"] != "phantom" and not ds.get("path"):
+        raise ValueError(f"config key dataset.path is required when dataset.kind is '{ds['kind']}'")
+    return dataset_name(ds["kind"], ds.get("path") or "")
+
+
+DATASET_NAME = _dataset_name()
+
+
 def paper_table(key):
     """A paper table named in the config; relative paths are read from the Snakefile's folder."""
     path = config["report"][key]
     return path if os.path.isabs(path) else os.path.join(workflow.basedir, path)
 
 
-DATASET_LABEL = {"phantom": "phantom (synthetic)", "acdc": "ACDC", "nnunet_raw": "ACDC"}[config["dataset"]["kind"]]

@@ -2,7 +2,8 @@
 import json
 
 
-rule make_phantom:
+# A checkpoint: prepare lists the files it writes, which are known only once it has run.
+checkpoint make_phantom:
     output:
         raw=directory("resources/{exp}/raw"),
         raw_prov="resources/{exp}/raw.prov.json",

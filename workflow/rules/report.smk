@@ -13,7 +13,7 @@ rule tables:
         ),
     params:
         models=MODELS,
-        dataset=DATASET_LABEL,
+        dataset=DATASET_NAME,
     log:
         "logs/{exp}/tables.log",
     conda:

@@ -9,7 +9,7 @@ from typing import Any
 
 from mednas.atomic import atomic_outputs
 from mednas.data.preprocess import PreprocessSettings, build_splits, save_npz
-from mednas.data.sources import load_volumes, resolve_split
+from mednas.data.sources import dataset_name, load_volumes, resolve_split
 from mednas.data.splits import SPLITS
 
 
@@ -40,7 +40,8 @@ def prepare_dataset(
     split, unused, origin = resolve_split(dict(split_cfg), patients, raw_dir)
     arrays, summary = build_splits(volumes, split, settings_from_config(preprocess_cfg))
     summary = {
-        "dataset": {"kind": dataset_cfg["kind"], "path": str(raw_dir), "patients": len(patients),
+        "dataset": {"kind": dataset_cfg["kind"], "name": dataset_name(dataset_cfg["kind"], raw_dir),
+                    "path": str(raw_dir), "patients": len(patients),
                     "volumes": len(volumes)},
         "split_source": origin,
         "unused_patients": unused,

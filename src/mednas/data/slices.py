@@ -10,7 +10,7 @@ from scipy.ndimage import zoom
 
 from mednas.errors import DataError
 
-REQUIRED = ("image", "label", "case_id", "slice_index", "spacing", "distance_unit")
+REQUIRED = ("image", "label", "case_id", "slice_index", "spacing", "distance_unit", "patient")
 
 
 @dataclass(frozen=True)
@@ -23,11 +23,11 @@ class SliceSet:
     slice_index: np.ndarray
     spacing: np.ndarray
     distance_unit: str
-    patient: np.ndarray | None = None  # per slice; files written before it existed lack it
+    patient: np.ndarray  # per slice: ED and ES volumes of one patient pair up in the paired tests
 
     def patient_ids(self) -> np.ndarray:
-        """Each slice's patient (its case id where the file names no patient)."""
-        return self.patient if self.patient is not None else self.case_id
+        """Each slice's patient."""
+        return self.patient
 
     def patient_of(self, rows: slice) -> str:
         """The patient a volume's rows belong to."""
@@ -74,10 +74,10 @@ def load_slices(path: str | Path) -> SliceSet:
     with np.load(path) as data:
         missing = [k for k in REQUIRED if k not in data]
         if missing:
-            raise DataError(f"{path}: arrays {missing} are missing")
+            raise DataError(f"{path}: arrays {missing} are missing (a file of an older prepare? delete it and "
+                            "re-run the prepare rule)")
         arrays = {k: data[k] for k in REQUIRED}
-        patient = data["patient"] if "patient" in data else None
     if len(arrays["image"]) == 0:
         raise DataError(f"{path}: holds no slices")
     return SliceSet(arrays["image"].astype(np.float32), arrays["label"], arrays["case_id"],
-                    arrays["slice_index"], arrays["spacing"], str(arrays["distance_unit"]), patient)
+                    arrays["slice_index"], arrays["spacing"], str(arrays["distance_unit"]), arrays["patient"])

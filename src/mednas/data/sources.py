@@ -6,7 +6,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from mednas.data.acdc import load_acdc
-from mednas.data.nnunet_raw import load_nnunet_raw, read_splits_json
+from mednas.data.nnunet_raw import load_nnunet_raw, read_dataset_json, read_splits_json
 from mednas.data.splits import check_split, split_by_fractions
 from mednas.data.volume import Volume
 from mednas.errors import ConfigError
@@ -25,6 +25,19 @@ def load_volumes(
         return load_acdc(path, patients)
     if kind == "nnunet_raw":
         return load_nnunet_raw(path, phases, patients)
+    raise ConfigError(f"dataset.kind: unsupported value '{kind}' (use one of {', '.join(LAYOUTS)})")
+
+
+def dataset_name(kind: str, path: str | Path) -> str:
+    """The name tables give the data set: the phantom's, ACDC's, or ``name`` in an nnU-Net raw
+    ``dataset.json`` (nnU-Net does not require that key: without it, the folder's name)."""
+    if kind == "phantom":
+        return "phantom (synthetic)"
+    if kind == "acdc":
+        return "ACDC"
+    if kind == "nnunet_raw":
+        name = read_dataset_json(Path(path)).get("name")
+        return str(name) if name else Path(path).resolve().name
     raise ConfigError(f"dataset.kind: unsupported value '{kind}' (use one of {', '.join(LAYOUTS)})")
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 
 from mednas.data.slices import SliceSet
+from mednas.errors import DataError
 from mednas.evaluate.proxy import genotype_seed
 from mednas.space.cardiac import Genotype
 from mednas.train.supernet import calibration_batches, evaluate_genotype, load_supernet
@@ -22,7 +23,10 @@ class InheritEvaluator:
                  val_batch_size: int, bn_recal_batches: int, seed: int):
         self.model, self.space, self.arch, self.meta = load_supernet(supernet_path, device)
         # Weights inherited from a supernet trained on smaller inputs are scored on inputs of that size.
-        size = int(self.meta.get("image_size", train.image.shape[-1]))
+        if "image_size" not in self.meta:
+            raise DataError(f"{supernet_path}: the supernet's metadata lacks image_size (the input size it was "
+                            "trained at); retrain the supernet with this version")
+        size = int(self.meta["image_size"])
         train, val = train.resized(size), val.resized(size)
         self.calib = calibration_batches(train, device, batch_size, bn_recal_batches, seed)
         self.val, self.device, self.val_batch_size, self.seed = val, device, val_batch_size, seed

@@ -26,7 +26,10 @@ def compute_cost(retrain_meta: Mapping[str, Any], search_cost: Mapping[str, Any]
     ``gpu_days`` is given only when every part ran on a GPU; ``device_days`` always.
     """
     retrain_s = float(retrain_meta["train_seconds"])
-    devices = {str(retrain_meta.get("device", "cpu"))}
+    if "device" not in retrain_meta:
+        raise DataError("the retrained model's metadata lacks the device it was trained on: its cost cannot be "
+                        "labelled (re-run its retrain rule)")
+    devices = {str(retrain_meta["device"])}
     search_s = share_s = 0.0
     if search_cost is not None:
         search_s = float(search_cost["search_seconds"])

@@ -54,7 +54,9 @@ def model_method(model: str) -> tuple[str, str]:
     """Display name and mode (Table II's 'Mode' column) of a model of this run."""
     if model.startswith("nas-"):
         strategy = model[4:]
-        return f"NAS ({strategy})", STRATEGY_MODE.get(strategy, "Evolutionary")
+        if strategy not in STRATEGY_MODE:
+            raise DataError(f"model '{model}': unknown search strategy '{strategy}' (known: {sorted(STRATEGY_MODE)})")
+        return f"NAS ({strategy})", STRATEGY_MODE[strategy]
     if model in BASELINES:
         return BASELINES[model][0], "Manual"
     raise DataError(f"unknown model '{model}': neither nas-<strategy> nor a baseline ({sorted(BASELINES)})")
@@ -105,7 +107,11 @@ def best_searched(summaries: Mapping[str, Mapping[str, Any]]) -> str:
     if not searched:
         raise DataError("table3 compares with the best searched model, but no nas-<strategy> model was evaluated "
                         "(config key search.strategies is empty)")
-    return max(searched, key=lambda m: (summaries[m]["final_val"].get("dice_mean", float("-inf")), m))
+    lacking = [m for m in searched if "dice_mean" not in (summaries[m].get("final_val") or {})]
+    if lacking:
+        raise DataError(f"table3 picks the searched model by validation Dice, but the summaries of {lacking} "
+                        "hold none (final_val.dice_mean): re-run their retrain and evaluate rules")
+    return max(searched, key=lambda m: (summaries[m]["final_val"]["dice_mean"], m))
 
 
 def single_pair(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:

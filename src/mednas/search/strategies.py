@@ -98,6 +98,12 @@ def _distinct_new(pool: CandidatePool, n: int, draw, tries_per: int = 100) -> li
 
 
 # -- ga ---------------------------------------------------------------------------------
+def binary_tournament(position: np.ndarray, rng: random.Random) -> int:
+    """Index of the better of two members drawn with replacement (lower ``position`` is better)."""
+    a, b = rng.randrange(len(position)), rng.randrange(len(position))
+    return a if position[a] <= position[b] else b
+
+
 def run_ga(pool: CandidatePool, s: StrategySettings) -> dict[str, Any]:
     space, rng = pool.space, random.Random(s.seed)
     gen = 1
@@ -111,8 +117,7 @@ def run_ga(pool: CandidatePool, s: StrategySettings) -> dict[str, Any]:
         position[order] = np.arange(len(pop))
 
         def tournament() -> Genotype:
-            a, b = rng.randrange(len(pop)), rng.randrange(len(pop))
-            return pool.genotype(pop[a if position[a] <= position[b] else b])
+            return pool.genotype(pop[binary_tournament(position, rng)])
 
         def child() -> Genotype:
             a, b = tournament(), tournament()
@@ -278,6 +283,16 @@ def sa_starts(pool: CandidatePool, records: list, s: StrategySettings) -> list:
     return [records[i] for i in order[:s.sa_solutions]]
 
 
+def metropolis(delta: float, temperature: float, rng: random.Random) -> bool:
+    """Metropolis rule: accept every move that lowers the energy, a worse one with p = exp(-delta / T)."""
+    return delta < 0 or rng.random() < math.exp(-delta / max(temperature, 1e-12))
+
+
+def dominates(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether objective vector ``a`` (minimised) is no worse than ``b`` everywhere and better somewhere."""
+    return bool(np.all(a <= b) and np.any(a < b))
+
+
 def anneal(pool: CandidatePool, s: StrategySettings, start: Mapping[str, Any], generation: int) -> dict[str, Any]:
     """Simulated annealing from ``start``; returns the start, the best found and the moves accepted."""
     rng = random.Random(s.seed * 7_919 + generation)
@@ -296,11 +311,10 @@ def anneal(pool: CandidatePool, s: StrategySettings, start: Mapping[str, Any], g
             break
         (candidate,) = pool.evaluate(moves, generation, "sa")
         F, e = energies([current, candidate, best])
-        delta = e[1] - e[0]
-        if delta < 0 or rng.random() < math.exp(-delta / max(temperature, 1e-12)):
+        if metropolis(e[1] - e[0], temperature, rng):
             current, accepted = candidate, accepted + 1
         feasible = pool.objectives.violation([candidate])[0] <= 0
-        if feasible and np.all(F[1] <= F[2]) and np.any(F[1] < F[2]):
+        if feasible and dominates(F[1], F[2]):
             best, improved = candidate, improved + 1
         temperature *= s.sa_cooling
     return {"start": start["key"], "best": best["key"], "moves_accepted": accepted, "best_improved": improved}
