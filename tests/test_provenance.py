@@ -128,7 +128,11 @@ def test_orphan_guard_recognises_snakemake_and_not_its_scripts():
     assert not is_snakemake(["/bin/sh", "-c", "snakemake --cores 2"])
 
 
-def test_orphan_guard_interrupts_the_main_thread_when_the_watched_process_ends():
+@pytest.mark.parametrize("inherited", ["default", "ignored"])
+def test_orphan_guard_interrupts_the_main_thread_when_the_watched_process_ends(inherited):
+    """Also where SIGINT came in ignored, as for a job of `nohup snakemake ... &` (a background job
+    of a non-interactive shell): there `interrupt_main` alone does nothing."""
+    import signal
     import subprocess
     import sys
     import time
@@ -137,6 +141,8 @@ def test_orphan_guard_interrupts_the_main_thread_when_the_watched_process_ends()
 
     from mednas.orphan import OrphanGuard
 
+    before = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler if inherited == "default" else signal.SIG_IGN)
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.5)"])
     guard = OrphanGuard(psutil.Process(child.pid), poll_seconds=0.05, grace_seconds=30).start()
     try:
@@ -145,6 +151,7 @@ def test_orphan_guard_interrupts_the_main_thread_when_the_watched_process_ends()
                 time.sleep(0.05)
     finally:
         guard.stop()  # else the guard ends this process after its grace period, as it should in a job
+        signal.signal(signal.SIGINT, before)
     child.wait()
     assert guard.orphaned.is_set()
 

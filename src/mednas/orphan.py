@@ -13,6 +13,7 @@ from __future__ import annotations
 import _thread
 import logging
 import os
+import signal
 import threading
 
 import psutil
@@ -60,6 +61,15 @@ class OrphanGuard:
         self._stopped = threading.Event()
 
     def start(self) -> OrphanGuard:
+        """Watch in a daemon thread. Call from the main thread.
+
+        A process started in the background by a non-interactive shell (``nohup snakemake ... &``)
+        inherits SIGINT as ignored, and then ``interrupt_main`` does nothing: Python's own handler
+        is installed so that the interrupt reaches the step.
+        """
+        if self.watched is not None and threading.current_thread() is threading.main_thread():
+            if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL, None):
+                signal.signal(signal.SIGINT, signal.default_int_handler)
         if self.watched is not None:
             threading.Thread(target=self._watch, name="orphan-guard", daemon=True).start()
         return self
