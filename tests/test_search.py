@@ -387,3 +387,24 @@ def test_each_ea_moves_into_the_feasible_region(tmp_path, strategy):
 
     ea, rnd = late_feasible_share(strategy), late_feasible_share("random")
     assert rnd < 0.35 and ea > 0.6, (ea, rnd)
+
+
+def test_moead_sa_killed_during_annealing_resumes_to_the_same_archive(tmp_path):
+    """Killed after MOEA/D, in the middle of the annealing walks: the resumed run replays what was
+    evaluated and ends with the uninterrupted run's archive, values included."""
+    for sub in ("whole", "killed"):
+        (tmp_path / sub).mkdir()
+    whole = make_pool(tmp_path / "whole", FakeEvaluator(), SETTINGS.budget)
+    run_strategy("moead_sa", whole, SETTINGS)
+    records = whole.records()
+    first_sa = next(i for i, r in enumerate(records) if r["phase"] == "sa")
+    kill_at = first_sa + 1  # one annealing move done, the next one interrupted
+    with pytest.raises(KeyboardInterrupt):
+        run_strategy("moead_sa", make_pool(tmp_path / "killed", FakeEvaluator(fail_after=kill_at),
+                                           SETTINGS.budget), SETTINGS)
+    second = FakeEvaluator()
+    resumed = make_pool(tmp_path / "killed", second, SETTINGS.budget)
+    run_strategy("moead_sa", resumed, SETTINGS)
+    drop = lambda r: {k: v for k, v in r.items() if k != "eval_seconds"}
+    assert [drop(r) for r in resumed.records()] == [drop(r) for r in records]
+    assert resumed.replayed == kill_at and second.calls == len(records) - kill_at

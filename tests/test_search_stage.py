@@ -72,3 +72,15 @@ def test_search_rule_killed_then_resumed(tmp_path):
     assert sum(r["phase"] == "sa" for r in rows(out / "moead_sa" / "archive.csv")) == 4
     rec = json.loads((out / "random" / "archive.csv.prov.json").read_text())
     assert rec["rule"] == "search" and rec["config"]["search"]["population"] == 5
+    # the resumed archive equals an uninterrupted search, key by key and value by value
+    resumed = {r["key"]: r for r in rows(out / "random" / "archive.csv")}
+    for name in ("archive.csv", "chosen.json"):
+        (out / "random" / name).unlink()
+    res = snakemake(tmp_path, target, "--configfile", str(cfg))
+    assert res.returncode == 0, res.stderr[-3000:]
+    fresh = {r["key"]: r for r in rows(out / "random" / "archive.csv")}
+    assert list(fresh) == list(resumed)
+    timing = {"eval_seconds"}
+    for key, row in fresh.items():
+        assert {k: v for k, v in row.items() if k not in timing} == \
+               {k: v for k, v in resumed[key].items() if k not in timing}, key
