@@ -408,3 +408,13 @@ def test_moead_sa_killed_during_annealing_resumes_to_the_same_archive(tmp_path):
     drop = lambda r: {k: v for k, v in r.items() if k != "eval_seconds"}
     assert [drop(r) for r in resumed.records()] == [drop(r) for r in records]
     assert resumed.replayed == kill_at and second.calls == len(records) - kill_at
+
+
+def test_a_pick_scored_near_zero_by_the_supernet_is_flagged_as_chance():
+    """The real-ACDC CPU run: the largest network reached 0.34, the feasible pick inherited 0.011."""
+    from mednas.search.choose import ranking_warning
+
+    warning = ranking_warning(0.011, 0.337)
+    assert warning and "0.011" in warning and "close to chance" in warning
+    assert ranking_warning(0.272, 0.643) is None  # the demo's pick: 42 % of the largest's Dice
+    assert ranking_warning(0.0, 0.0) is None  # an untrained supernet: nothing to compare with

@@ -58,6 +58,7 @@ def test_search_rule_killed_then_resumed(tmp_path):
         assert cost["candidates"] == len(archive) and cost["device"] == "cpu" and cost["gpu_hours"] is None
         assert (cost["score_image_size"], cost["cost_image_size"]) == (16, 32)
         chosen = json.loads((out / strategy / "chosen.json").read_text())
+        assert ("warning" in chosen) == ("close to chance" in (tmp_path / f"logs/mini/search_{strategy}.log").read_text())
         assert chosen["rule"] == "best_dice" and chosen["key"] in keys
         assert float(chosen["record"]["dice_mean"]) == max(float(r["dice_mean"]) for r in archive)
         pareto = rows(out / strategy / "pareto.csv")

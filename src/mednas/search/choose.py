@@ -61,3 +61,19 @@ def _indicator_sum(pool: CandidatePool, rows: Sequence[Mapping[str, Any]]) -> Ma
     rows = list(rows)
     score = sum(minmax(obj.indicator(rows, name)) for name in obj.indicators)
     return rows[int(np.argmax(score))]
+
+
+CHANCE_FRACTION = 0.25
+
+
+def ranking_warning(chosen_dice: float, largest_dice: float) -> str | None:
+    """A warning where the pick inherits less than ``CHANCE_FRACTION`` of the validation Dice the
+    supernet's largest network reaches: the supernet has not learnt the networks the budgets
+    allow, their inherited scores are near zero, and the pick among them is close to chance."""
+    if largest_dice <= 0 or chosen_dice >= CHANCE_FRACTION * largest_dice:
+        return None
+    return (f"the chosen network inherits validation Dice {chosen_dice:.3f}, less than {CHANCE_FRACTION:.0%} of the "
+            f"{largest_dice:.3f} the supernet's largest network reaches: the supernet does not rank the networks "
+            "within the budgets and the pick is close to chance (train the supernet longer, or use "
+            "search.evaluator proxy)")
+

@@ -24,7 +24,7 @@ from mednas.metrics.segmentation import volume_diagonal
 from mednas.models.cardiac_net import ArchSettings
 from mednas.provenance import sha256_file
 from mednas.search.archive import ArchiveLog
-from mednas.search.choose import check_rule, choose
+from mednas.search.choose import check_rule, choose, ranking_warning
 from mednas.search.objectives import Objectives
 from mednas.search.pool import CandidatePool, archive_columns
 from mednas.search.strategies import STRATEGIES, StrategySettings, run_strategy
@@ -125,6 +125,15 @@ def run_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, arch_cfg:
     # costs (params, FLOPs, latency) at the data's, the size the chosen network is deployed at.
     cost["score_image_size"] = int(evaluator.meta["image_size"]) if kind == "inherit" else image_size
     cost["cost_image_size"] = image_size
+    if kind == "inherit":
+        if "final_val_dice" in evaluator.meta:
+            warning = ranking_warning(float(chosen["record"]["dice_mean"]), float(evaluator.meta["final_val_dice"]))
+            if warning:
+                log.warning("search %s: %s", strategy, warning)
+                chosen["warning"] = warning
+        else:
+            log.info("search %s: %s predates the ranking check (no final_val_dice in its metadata)", strategy,
+                     supernet_path)
     chosen |= {"strategy": strategy, "evaluator": kind, "objectives_used": list(objectives.names),
                "budgets": dict(objectives.budgets), "strategy_info": info, "scales": objectives.scales}
     paths = [outputs[k] for k in ("archive", "pareto", "hypervolume", "chosen", "cost")]

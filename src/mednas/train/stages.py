@@ -52,7 +52,9 @@ def run_train_supernet(train_path: str, val_path: str, space_cfg: Mapping, arch_
     )
     meta = {"seed": seed, "epochs": settings.epochs, "steps": settings.total_steps(len(train)), "image_size": int(train.image.shape[-1]),
             "train_seconds": sum(r["seconds"] for r in rows), "device": device,
-            "train_settings": settings.to_dict()}
+            "train_settings": settings.to_dict(),
+            # the largest network's last validation Dice: what a search's inherited scores compare with
+            "final_val_dice": float(rows[-1]["val_dice_mean"]), "val_genotype": rows[-1]["val_genotype"]}
     with atomic_outputs([out_model, out_curve]) as (tmp_model, tmp_curve):
         save_supernet(tmp_model, model.cpu(), space, arch, meta)
         write_rows(tmp_curve, rows)
