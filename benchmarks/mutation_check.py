@@ -101,10 +101,9 @@ def copy_checkout(dst: Path, revision: str | None) -> None:
             if (REPO / rel).is_file():
                 (dst / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(REPO / rel, dst / rel)
-    # Results, logs and the virtual environment stay shared with the checkout (read-only use).
-    for name in (".venv",):
-        if (REPO / name).exists():
-            os.symlink(REPO / name, dst / name)
+    # The virtual environment stays shared with the checkout (read-only use).
+    if (REPO / ".venv").exists():
+        os.symlink(REPO / ".venv", dst / ".venv")
     shared = REPO.parent / "shared"
     if shared.exists() and not (dst.parent / "shared").exists():
         os.symlink(shared, dst.parent / "shared")

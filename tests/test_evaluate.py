@@ -132,9 +132,9 @@ def test_evaluators_on_phantom_data(phantom_slices, tmp_path):
     path = tmp_path / "supernet.pt"
     torch.manual_seed(0)
     save_supernet(path, build_supernet(space, arch), space, arch, {})
-    with pytest.raises(DataError, match="lacks image_size"):
+    with pytest.raises(DataError, match="lacks image_size, train_seconds"):
         InheritEvaluator(path, train, val, "cpu", 4, 16, 2, 0)
-    save_supernet(path, build_supernet(space, arch), space, arch, {"image_size": 32})
+    save_supernet(path, build_supernet(space, arch), space, arch, {"image_size": 32, "train_seconds": 1.0})
     inherit = InheritEvaluator(path, train, val, "cpu", 4, 16, 2, 0)
     other = space.smallest()
     first = inherit(g)
@@ -158,7 +158,7 @@ def test_inherited_weights_are_scored_at_the_supernets_input_size(phantom_slices
     space, arch = CardiacSpace(filters=(4, 6), kernels=(1, 3), layers=(2, 3)), ArchSettings()
     path = tmp_path / "supernet.pt"
     torch.manual_seed(0)
-    save_supernet(path, build_supernet(space, arch), space, arch, {"image_size": 16})
+    save_supernet(path, build_supernet(space, arch), space, arch, {"image_size": 16, "train_seconds": 1.0})
     inherit = InheritEvaluator(path, train, val, "cpu", 4, 16, 2, 0)
     assert inherit.val.image.shape[-2:] == (16, 16) and all(c.shape[-2:] == (16, 16) for c in inherit.calib)
     np.testing.assert_allclose(inherit.val.spacing[:, 1:], val.spacing[:, 1:] * 2, rtol=1e-6)

@@ -67,11 +67,12 @@ class OrphanGuard:
         inherits SIGINT as ignored, and then ``interrupt_main`` does nothing: Python's own handler
         is installed so that the interrupt reaches the step.
         """
-        if self.watched is not None and threading.current_thread() is threading.main_thread():
-            if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL, None):
-                signal.signal(signal.SIGINT, signal.default_int_handler)
-        if self.watched is not None:
-            threading.Thread(target=self._watch, name="orphan-guard", daemon=True).start()
+        if self.watched is None:
+            return self
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL, None):
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        threading.Thread(target=self._watch, name="orphan-guard", daemon=True).start()
         return self
 
     def stop(self) -> None:

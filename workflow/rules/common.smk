@@ -36,12 +36,8 @@ def dataset_input(wildcards):
     if ds["kind"] == "phantom":
         raw = checkpoints.make_phantom.get(exp=wildcards.exp).output.raw
         return {"raw": raw, "files": [str(p) for p in expand_inputs([raw])]}
-    if not ds.get("path"):
-        raise ValueError(f"config key dataset.path is required when dataset.kind is '{ds['kind']}'")
-    root = Path(ds["path"])
-    if not root.is_dir():
-        raise ValueError(f"dataset.path: {root} is not a folder (dataset.kind is '{ds['kind']}')")
-    inputs = {"raw": ds["path"], "files": [str(p) for p in expand_inputs([root])]}
+    # dataset.path was checked when the workflow was read (_dataset_name)
+    inputs = {"raw": ds["path"], "files": [str(p) for p in expand_inputs([ds["path"]])]}
     split_file = config["split"].get("file")
     if config["split"].get("source") == "file" and split_file:
         inputs["split"] = split_file
@@ -108,11 +104,14 @@ def evaluate_inputs(wildcards):
 
 
 # Table II's data set column: the phantom's, ACDC's or the name in an nnU-Net raw dataset.json
-# (prepare records the same name in data.json).
+# (prepare records the same name in data.json). Also where dataset.path is checked, once.
 def _dataset_name():
     ds = config["dataset"]
-    if ds["kind"] != "phantom" and not ds.get("path"):
-        raise ValueError(f"config key dataset.path is required when dataset.kind is '{ds['kind']}'")
+    if ds["kind"] != "phantom":
+        if not ds.get("path"):
+            raise ValueError(f"config key dataset.path is required when dataset.kind is '{ds['kind']}'")
+        if not Path(ds["path"]).is_dir():
+            raise ValueError(f"dataset.path: {ds['path']} is not a folder (dataset.kind is '{ds['kind']}')")
     return dataset_name(ds["kind"], ds.get("path") or "")
 
 

@@ -51,7 +51,7 @@ class SliceSet:
         image = zoom(self.image, factors, order=1, grid_mode=True, mode="grid-constant",
                      cval=float(self.image.min())).astype(np.float32)
         label = zoom(self.label, factors, order=0, grid_mode=True, mode="grid-constant", cval=0).astype(self.label.dtype)
-        spacing = (self.spacing * np.array([1.0, rows / size, cols / size], dtype=np.float32)).astype(np.float32)
+        spacing = self.spacing * np.array([1.0, rows / size, cols / size], dtype=self.spacing.dtype)
         return replace(self, image=image, label=label, spacing=spacing)
 
     def volumes(self) -> list[tuple[str, slice, tuple[float, float, float]]]:

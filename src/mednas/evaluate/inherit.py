@@ -22,10 +22,12 @@ class InheritEvaluator:
     def __init__(self, supernet_path: str | Path, train: SliceSet, val: SliceSet, device: str, batch_size: int,
                  val_batch_size: int, bn_recal_batches: int, seed: int):
         self.model, self.space, self.arch, self.meta = load_supernet(supernet_path, device)
-        # Weights inherited from a supernet trained on smaller inputs are scored on inputs of that size.
-        if "image_size" not in self.meta:
-            raise DataError(f"{supernet_path}: the supernet's metadata lacks image_size (the input size it was "
-                            "trained at); retrain the supernet with this version")
+        # image_size: inherited weights are scored at the size the supernet was trained at;
+        # train_seconds: a search's cost includes the supernet's training.
+        lacking = [k for k in ("image_size", "train_seconds") if k not in self.meta]
+        if lacking:
+            raise DataError(f"{supernet_path}: the supernet's metadata lacks {', '.join(lacking)}; retrain the "
+                            "supernet with this version")
         size = int(self.meta["image_size"])
         train, val = train.resized(size), val.resized(size)
         self.calib = calibration_batches(train, device, batch_size, bn_recal_batches, seed)

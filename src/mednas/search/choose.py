@@ -76,4 +76,3 @@ def ranking_warning(chosen_dice: float, largest_dice: float) -> str | None:
             f"{largest_dice:.3f} the supernet's largest network reaches: the supernet does not rank the networks "
             "within the budgets and the pick is close to chance (train the supernet longer, or use "
             "search.evaluator proxy)")
-

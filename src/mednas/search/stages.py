@@ -19,7 +19,7 @@ from mednas.cost.complexity import genotype_cost
 from mednas.cost.latency import LatencyTable, device_name
 from mednas.csvio import write_rows
 from mednas.data.slices import SliceSet, load_slices
-from mednas.errors import ConfigError, DataError
+from mednas.errors import ConfigError
 from mednas.metrics.segmentation import volume_diagonal
 from mednas.models.cardiac_net import ArchSettings
 from mednas.provenance import sha256_file
@@ -113,27 +113,22 @@ def run_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, arch_cfg:
     front, F = pool.front(records)
     pareto = [{**r, **dict(zip(objectives.labels, map(float, row)))} for r, row in zip(front, F)]
     wall = time.perf_counter() - t0
-    # The supernet's training time, from the metadata the inherit evaluator already loaded.
-    supernet_seconds = 0.0
-    if kind == "inherit":
-        if "train_seconds" not in evaluator.meta:
-            raise DataError(f"{supernet_path}: the supernet's metadata lacks train_seconds, so the search's cost "
-                            "cannot include it (retrain the supernet with this version)")
-        supernet_seconds = float(evaluator.meta["train_seconds"])
-    cost = search_cost(pool, kind, strategy, device, dev_name, wall, supernet_seconds, search_cfg)
-    # Candidates are scored at the supernet's input size (smaller under supernet.image_size); their
-    # costs (params, FLOPs, latency) at the data's, the size the chosen network is deployed at.
-    cost["score_image_size"] = int(evaluator.meta["image_size"]) if kind == "inherit" else image_size
+    # From the supernet's metadata (checked by the inherit evaluator): its training time, and the
+    # input size candidates are scored at (smaller under supernet.image_size); costs (params,
+    # FLOPs, latency) are at the data's size, the one the chosen network is deployed at.
+    meta = evaluator.meta if kind == "inherit" else {}
+    cost = search_cost(pool, kind, strategy, device, dev_name, wall, float(meta.get("train_seconds", 0.0)),
+                       search_cfg)
+    cost["score_image_size"] = int(meta.get("image_size", image_size))
     cost["cost_image_size"] = image_size
-    if kind == "inherit":
-        if "final_val_dice" in evaluator.meta:
-            warning = ranking_warning(float(chosen["record"]["dice_mean"]), float(evaluator.meta["final_val_dice"]))
-            if warning:
-                log.warning("search %s: %s", strategy, warning)
-                chosen["warning"] = warning
-        else:
-            log.info("search %s: %s predates the ranking check (no final_val_dice in its metadata)", strategy,
-                     supernet_path)
+    if "final_val_dice" in meta:
+        warning = ranking_warning(float(chosen["record"]["dice_mean"]), float(meta["final_val_dice"]))
+        if warning:
+            log.warning("search %s: %s", strategy, warning)
+            chosen["warning"] = warning
+    elif kind == "inherit":
+        log.info("search %s: %s predates the ranking check (no final_val_dice in its metadata)", strategy,
+                 supernet_path)
     chosen |= {"strategy": strategy, "evaluator": kind, "objectives_used": list(objectives.names),
                "budgets": dict(objectives.budgets), "strategy_info": info, "scales": objectives.scales}
     paths = [outputs[k] for k in ("archive", "pareto", "hypervolume", "chosen", "cost")]
