@@ -39,9 +39,10 @@ def train_one(args: tuple) -> dict:
 
     cfg, genotype_dict, data_dir, rounds, steps, device, threads = args
     torch.set_num_threads(threads)
-    space, arch = CardiacSpace.from_config(cfg["space"]), ArchSettings.from_config(cfg["arch"])
+    space = CardiacSpace.from_config(cfg["space"])
     g = space.from_dict(genotype_dict)
     train, val = load_slices(Path(data_dir) / "train.npz"), load_slices(Path(data_dir) / "val.npz")
+    arch = ArchSettings.from_config(cfg["arch"], train.labels.in_channels, train.labels.num_classes)
     settings = TrainSettings.from_config(cfg["train"], epochs=rounds, steps_per_epoch=steps)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:

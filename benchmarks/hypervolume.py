@@ -93,8 +93,9 @@ def main() -> None:
     if search.get("evaluator", "inherit") != "inherit":
         print(f"note: the config's evaluator is {search['evaluator']}; this benchmark uses inherit", file=sys.stderr)
     search["evaluator"] = "inherit"
-    space, arch = CardiacSpace.from_config(cfg["space"]), ArchSettings.from_config(cfg["arch"])
+    space = CardiacSpace.from_config(cfg["space"])
     train, val = load_slices(paths["train"]), load_slices(paths["val"])
+    arch = ArchSettings.from_config(cfg["arch"], train.labels.in_channels, train.labels.num_classes)
     image_size = int(train.image.shape[-1])
     table, dev_name = LatencyTable.read_csv(paths["lut"]), device_name(device)
     objectives = Objectives.from_config(search, objective_scales(space, arch, image_size, table, dev_name, val))

@@ -28,9 +28,10 @@ import yaml
 
 from mednas.allocator import keep_freed_memory
 from mednas.data.slices import load_slices
+from mednas.data.sources import dataset_labels
 from mednas.device import resolve_device
 from mednas.models.cardiac_net import ArchSettings
-from mednas.models.registry import baseline_spec, build_model, cardiac_spec
+from mednas.models.registry import baseline_spec, build_model, cardiac_spec, fit_to_data
 from mednas.space.cardiac import CardiacSpace, Genotype
 from mednas.train.loop import TrainSettings, fit, make_optimizer
 from mednas.train.losses import make_loss, segmentation_loss
@@ -43,12 +44,13 @@ MODES = {"fp32": (False, False), "fp32_cl": (False, True), "bf16": (True, False)
 
 def _specs(cfg: dict) -> dict[str, dict]:
     space = CardiacSpace.from_config(cfg["space"])
-    arch = ArchSettings.from_config(cfg["arch"])
+    labels = dataset_labels(cfg["dataset"]["kind"], cfg["dataset"].get("path") or "")
+    arch = ArchSettings.from_config(cfg["arch"], labels.in_channels, labels.num_classes)
     mid = Genotype(filters=(space.filters[0] + space.filters[1]) // 2, kernel=3, layers=space.layers[1], dropout=0.1,
                    attention=space.attentions[0], fusion=space.fusions[0], activation=space.activations[0],
                    res_scale=1.0)
     unet = cfg["retrain"]["baselines"].get("unet", {"base": 16, "depth": 4})
-    return {"unet": baseline_spec("unet", unet), "nas_mid": cardiac_spec(space.validate(mid), arch)}
+    return {"unet": fit_to_data(baseline_spec("unet", unet), labels.in_channels, labels.num_classes), "nas_mid": cardiac_spec(space.validate(mid), arch)}
 
 
 def _settings(cfg: dict, mode: str, steps: int, device: str) -> TrainSettings:
@@ -125,9 +127,10 @@ def main() -> None:
     data_dir = REPO / "results" / cfg["experiment"] / "data"
     size, batch = cfg["preprocess"]["image_size"], cfg["train"]["batch_size"]
     torch.manual_seed(0)
-    x = torch.randn(batch, 1, size, size, device=device)
-    y = torch.randint(0, 4, (batch, size, size), device=device)
-    report = {"device": device, "threads": torch.get_num_threads(), "input": [batch, 1, size, size],
+    labels = dataset_labels(cfg["dataset"]["kind"], cfg["dataset"].get("path") or "")
+    x = torch.randn(batch, labels.in_channels, size, size, device=device)
+    y = torch.randint(0, labels.num_classes, (batch, size, size), device=device)
+    report = {"device": device, "threads": torch.get_num_threads(), "input": [batch, labels.in_channels, size, size],
               "cpu_capability": torch.backends.cpu.get_cpu_capability(),
               "steps": args.steps, "models": {}}
     for name, spec in _specs(cfg).items():

@@ -65,9 +65,10 @@ def main() -> None:
     device = resolve_device(args.device)
     keep_freed_memory()
     torch.set_num_threads(int(cfg["train"].get("threads", 2)))
-    space, arch = CardiacSpace.from_config(cfg["space"]), ArchSettings.from_config(cfg["arch"])
+    space = CardiacSpace.from_config(cfg["space"])
     data_dir = Path(args.data) if args.data else results / "data"
     train, val = load_slices(data_dir / "train.npz"), load_slices(data_dir / "val.npz")
+    arch = ArchSettings.from_config(cfg["arch"], train.labels.in_channels, train.labels.num_classes)
     supernet = Path(args.supernet) if args.supernet else results / "supernet" / "supernet.pt"
     if not supernet.exists():
         raise SystemExit(f"missing {supernet}: run `make results` first")

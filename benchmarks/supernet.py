@@ -25,6 +25,7 @@ import torch
 import yaml
 
 from mednas.allocator import keep_freed_memory
+from mednas.data.sources import dataset_labels
 from mednas.device import resolve_device
 from mednas.models.cardiac_net import ArchSettings, build_subnet, build_supernet
 from mednas.space.cardiac import CardiacSpace
@@ -36,11 +37,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _setup(cfg: dict, device: str):
     space = CardiacSpace.from_config(cfg["space"])
-    arch = ArchSettings.from_config(cfg["arch"])
+    labels = dataset_labels(cfg["dataset"]["kind"], cfg["dataset"].get("path") or "")
+    arch = ArchSettings.from_config(cfg["arch"], labels.in_channels, labels.num_classes)
     size, batch = cfg["preprocess"]["image_size"], cfg["train"]["batch_size"]
     torch.manual_seed(0)
-    x = torch.randn(batch, 1, size, size, device=device)
-    y = torch.randint(0, 4, (batch, size, size), device=device)
+    x = torch.randn(batch, labels.in_channels, size, size, device=device)
+    y = torch.randint(0, labels.num_classes, (batch, size, size), device=device)
     return space, arch, x, y
 
 

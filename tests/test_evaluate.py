@@ -118,7 +118,7 @@ def test_evaluators_on_phantom_data(phantom_slices, tmp_path):
     from mednas.train.loop import TrainSettings
 
     train, val = phantom_slices
-    space, arch = CardiacSpace(filters=(4, 6), kernels=(1, 3), layers=(2, 3)), ArchSettings()
+    space, arch = CardiacSpace(filters=(4, 6), kernels=(1, 3), layers=(2, 3)), ArchSettings(1, 4)
     g = space.largest()
     zero = ZeroCostEvaluator(arch, train, 4, "cpu", 0)
     a, b = zero(g), zero(g)
@@ -155,7 +155,7 @@ def test_inherited_weights_are_scored_at_the_supernets_input_size(phantom_slices
     from mednas.train.supernet import save_supernet
 
     train, val = phantom_slices
-    space, arch = CardiacSpace(filters=(4, 6), kernels=(1, 3), layers=(2, 3)), ArchSettings()
+    space, arch = CardiacSpace(filters=(4, 6), kernels=(1, 3), layers=(2, 3)), ArchSettings(1, 4)
     path = tmp_path / "supernet.pt"
     torch.manual_seed(0)
     save_supernet(path, build_supernet(space, arch), space, arch, {"image_size": 16, "train_seconds": 1.0})

@@ -9,7 +9,7 @@ from mednas.models.cardiac_net import ArchSettings
 from mednas.space.cardiac import CardiacSpace, Genotype
 from workflow_util import mednas, snakemake, write_config
 
-ARCH = ArchSettings()
+ARCH = ArchSettings(1, 4)
 G = Genotype(10, 3, 2, 0.2, "se", "concat", "elu", 0.5)
 DEV = "cpu:test-cpu"
 
@@ -36,7 +36,7 @@ def test_prediction_is_the_sum_of_entries():
 
 
 def test_block_keys_follow_the_genotype():
-    keys = block_keys(Genotype(10, 5, 3, 0.2, "self", "wsum", "tanh", 0.5), ArchSettings(attention_at=("bottleneck",)))
+    keys = block_keys(Genotype(10, 5, 3, 0.2, "self", "wsum", "tanh", 0.5), ArchSettings(1, 4, attention_at=("bottleneck",)))
     assert ("encoder", "2", "5", NA, NA, "tanh") in keys  # no encoder attention configured
     assert ("bottleneck", "3", NA, "self", NA, "tanh") in keys
     assert ("decoder", "0", "5", NA, "wsum", "tanh") in keys

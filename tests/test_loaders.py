@@ -21,7 +21,8 @@ def _to_nnunet(src, dst, spacing_known=True):
             stem = f"{pdir.name}_frame{int(info[phase]):02d}"
             shutil.copy(pdir / f"{stem}.nii.gz", dst / "imagesTr" / f"{stem}_0000.nii.gz")
             shutil.copy(pdir / f"{stem}_gt.nii.gz", dst / "labelsTr" / f"{stem}.nii.gz")
-    meta = {"labels": {"background": 0, "RV": 1, "MYO": 2, "LV": 3}, "file_ending": ".nii.gz",
+    meta = {"labels": {"background": 0, "RV": 1, "MYO": 2, "LV": 3}, "channel_names": {"0": "cineMRI"},
+            "file_ending": ".nii.gz",
             "spacing_known": spacing_known}
     (dst / "dataset.json").write_text(json.dumps(meta))
     return dst
@@ -33,7 +34,7 @@ def test_acdc_loads_ed_es_with_header_spacing(phantom_dir):
     img = nib.load(str(vols[0].image_path))
     zx, zy, zz = img.header.get_zooms()
     assert vols[0].spacing == pytest.approx((zz, zx, zy))
-    assert vols[0].image.shape == (img.shape[2], img.shape[0], img.shape[1])
+    assert vols[0].image.shape == (1, img.shape[2], img.shape[0], img.shape[1])
 
 
 def test_acdc_accepts_training_subfolder(phantom_dir, tmp_path):
@@ -59,7 +60,8 @@ def test_empty_dataset(tmp_path):
         load_acdc(tmp_path)
     (tmp_path / "imagesTr").mkdir()
     (tmp_path / "labelsTr").mkdir()
-    (tmp_path / "dataset.json").write_text(json.dumps({"labels": {"background": 0, "LV": 3}}))
+    (tmp_path / "dataset.json").write_text(json.dumps({"labels": {"background": 0, "LV": 1},
+                                                       "channel_names": {"0": "MRI"}}))
     with pytest.raises(DataError, match="no images .* found in .*imagesTr"):
         load_nnunet_raw(tmp_path)
 
@@ -99,7 +101,8 @@ def test_info_cfg_missing_key(phantom_copy):
 
 def test_nnunet_raw_roundtrip(phantom_dir, tmp_path):
     root = _to_nnunet(phantom_dir, tmp_path / "nn")
-    vols = load_nnunet_raw(root, phases={"frame01": "ED"})
+    vols, labels = load_nnunet_raw(root, phases={"frame01": "ED"})
+    assert labels.names == ("background", "RV", "MYO", "LV") and labels.channels == ("cineMRI",)
     ref = {v.image_path.name.replace(".nii.gz", ""): v for v in load_acdc(phantom_dir)}
     assert len(vols) == 8
     for v in vols:
@@ -110,17 +113,23 @@ def test_nnunet_raw_roundtrip(phantom_dir, tmp_path):
     assert {v.phase for v in vols if v.case_id.endswith("frame01")} == {"ED"}
 
 
-def test_nnunet_label_the_networks_cannot_segment_is_named(phantom_dir, tmp_path):
+def test_nnunet_label_sets_are_checked(phantom_dir, tmp_path):
     root = _to_nnunet(phantom_dir, tmp_path / "nn")
     meta = json.loads((root / "dataset.json").read_text())
-    meta["labels"]["scar"] = 4
+    meta["labels"]["scar"] = 4  # declared, never drawn: a fifth class
     (root / "dataset.json").write_text(json.dumps(meta))
-    with pytest.raises(DataError, match=r"dataset.json: labels \{'scar': 4\} are not supported"):
-        load_nnunet_raw(root)
+    assert load_nnunet_raw(root)[1].num_classes == 5
+    for labels, match in [({"background": 0, "RV": 1, "LV": 3}, "consecutive from 0"),
+                          ({"RV": 1, "MYO": 2}, "no label has the value 0"),
+                          ({"background": 0, "RV": 1, "MYO": 1}, "share the value 1"),
+                          ({"background": 0, "heart": [1, 2]}, "region")]:
+        (root / "dataset.json").write_text(json.dumps({**meta, "labels": labels}))
+        with pytest.raises(DataError, match=f"dataset.json: .*{match}"):
+            load_nnunet_raw(root)
 
 
 def test_nnunet_unknown_spacing(phantom_dir, tmp_path):
-    vols = load_nnunet_raw(_to_nnunet(phantom_dir, tmp_path / "nn", spacing_known=False))
+    vols, _ = load_nnunet_raw(_to_nnunet(phantom_dir, tmp_path / "nn", spacing_known=False))
     assert all(v.spacing is None for v in vols)
 
 
@@ -142,11 +151,11 @@ def test_patient_of():
 
 @pytest.mark.realdata
 def test_real_acdc_loads_through_nnunet_raw(real_acdc):
-    vols = load_nnunet_raw(real_acdc, phases={"frame01": "ED", "frame02": "ES"},
-                           patients=["patient001", "patient050", "patient100"])
+    vols, _ = load_nnunet_raw(real_acdc, phases={"frame01": "ED", "frame02": "ES"},
+                              patients=["patient001", "patient050", "patient100"])
     assert len(vols) == 6
     for v in vols:
         assert v.spacing is None  # this copy has no voxel spacing
         assert set(np.unique(v.label)) == {0, 1, 2, 3}
-        assert 6 <= v.image.shape[0] <= 18
-        assert 154 <= min(v.image.shape[1:]) and max(v.image.shape[1:]) <= 512
+        assert 6 <= v.image.shape[1] <= 18 and v.image.shape[0] == 1
+        assert 154 <= min(v.image.shape[2:]) and max(v.image.shape[2:]) <= 512

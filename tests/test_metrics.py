@@ -88,7 +88,7 @@ def test_per_structure():
     ref[:, 6:9, 6:9] = 3
     pred = ref.copy()
     pred[:, 6:9, 6:9] = 0  # LV missed
-    res = per_structure(pred, ref, SPACING)
+    res = per_structure(pred, ref, SPACING, {1: "RV", 2: "MYO", 3: "LV"})
     assert res["RV"] == {"dice": 1.0, "hd95": 0.0}
     assert res["MYO"] == {"dice": 1.0, "hd95": 0.0}  # absent in both
     assert res["LV"]["dice"] == 0.0 and res["LV"]["hd95"] == pytest.approx(volume_diagonal(ref.shape, SPACING))

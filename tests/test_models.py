@@ -13,7 +13,7 @@ from mednas.space.cardiac import CardiacSpace, Genotype
 from mednas.train.bn import recalibrate_bn
 
 SPACE = CardiacSpace(filters=(6, 12))
-ARCH = ArchSettings(attention_at=("encoder", "bottleneck", "decoder"))
+ARCH = ArchSettings(1, 4, attention_at=("encoder", "bottleneck", "decoder"))
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +153,7 @@ def _unet_counts(base=64, depth=4, cin=1, classes=4, size=128):
 
 
 def test_unet_baseline_matches_paper_and_hand_count():
-    net = UNet()
+    net = UNet(1, 4)
     params, flops = _unet_counts()
     assert count_params(net) == params == 31_036_676  # CardiacNAS Table II: 31.04 M
     assert count_flops(net, (1, 1, 128, 128)) == flops

@@ -51,14 +51,14 @@ def test_anatomy(phantom_dir):
         rim = binary_dilation(lv, structure=np.ones((1, 3, 3))) & ~lv
         assert set(np.unique(ed.label[rim])) <= {2, 3}
         # Blood is brighter than myocardium.
-        assert ed.image[ed.label == 3].mean() > 1.5 * ed.image[ed.label == 2].mean()
+        assert ed.image[0][ed.label == 3].mean() > 1.5 * ed.image[0][ed.label == 2].mean()
 
 
 def test_segmentation_is_not_trivial(phantom_dir):
     # A single intensity threshold cannot tell the LV from the RV pool, nor the
     # myocardium from the tissue around it.
     for vol in load_acdc(phantom_dir)[:4]:
-        img, lbl = vol.image, vol.label
+        img, lbl = vol.image[0], vol.label
         best_lv = 0.0
         for thr in np.percentile(img, np.linspace(80, 99.9, 40)):
             pred = img > thr

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from mednas.data.acdc import load_acdc
+from mednas.data.acdc import ACDC_LABELS, load_acdc
 from mednas.data.prepare import prepare_dataset
 from mednas.data.preprocess import PreprocessSettings, build_splits, crop_or_pad, normalise_intensity, resample_inplane
 from mednas.errors import DataError
@@ -19,20 +19,20 @@ def _outputs(folder):
 
 def test_normalisation_is_robust_to_outliers():
     rng = np.random.default_rng(0)
-    img = rng.normal(100, 10, size=(4, 32, 32))
+    img = rng.normal(100, 10, size=(1, 4, 32, 32))
     spiked = img.copy()
-    spiked[0, 0, :5] = 1e6
+    spiked[0, 0, 0, :5] = 1e6
     a, b = normalise_intensity(img, (0.5, 99.5)), normalise_intensity(spiked, (0.5, 99.5))
     assert abs(a.mean()) < 1e-4 and a.std() == pytest.approx(1.0, abs=1e-4)
-    assert np.abs(a[1:] - b[1:]).max() < 0.05
+    assert np.abs(a[0, 1:] - b[0, 1:]).max() < 0.05
 
 
 def test_resample_keeps_labels_and_reports_exact_spacing():
     label = np.zeros((2, 40, 30), np.uint8)
     label[:, 10:30, 5:25] = 2
-    image = label.astype(np.float32)
+    image = label.astype(np.float32)[None]
     img, lbl, spacing = resample_inplane(image, label, (8.0, 1.0, 1.0), (2.0, 2.0))
-    assert img.shape == lbl.shape == (2, 20, 15)
+    assert img.shape[1:] == lbl.shape == (2, 20, 15)
     assert set(np.unique(lbl)) == {0, 2}
     assert spacing == pytest.approx((8.0, 2.0, 2.0))
     # The square keeps its physical area (400 mm^2 per slice) to within one pixel row.
@@ -56,8 +56,10 @@ def test_prepare_writes_consistent_splits(phantom_dir, tmp_path):
     seen_patients = set()
     for name in ("train", "val", "test"):
         data = np.load(tmp_path / f"{name}.npz")
-        assert data["image"].shape[1:] == (96, 96) and data["image"].dtype == np.float32
-        assert data["label"].shape == data["image"].shape and data["label"].dtype == np.uint8
+        assert data["image"].shape[1:] == (1, 96, 96) and data["image"].dtype == np.float32
+        assert data["label"].shape == data["image"].shape[:1] + (96, 96) and data["label"].dtype == np.uint8
+        assert data["label_names"].tolist() == ["background", "RV", "MYO", "LV"]
+        assert data["channel_names"].tolist() == ["cineMRI"]
         assert str(data["distance_unit"]) == "mm"
         patients = set(data["patient"].tolist())
         assert not patients & seen_patients  # split by patient
@@ -66,7 +68,7 @@ def test_prepare_writes_consistent_splits(phantom_dir, tmp_path):
             rows = np.flatnonzero(data["case_id"] == case)
             # A case's slices are contiguous and complete, in order.
             assert rows.tolist() == list(range(rows[0], rows[0] + len(rows)))
-            assert data["slice_index"][rows].tolist() == list(range(vols[case].image.shape[0]))
+            assert data["slice_index"][rows].tolist() == list(range(vols[case].label.shape[0]))
             assert data["spacing"][rows][0] == pytest.approx([vols[case].spacing[0], 2.0, 2.0], rel=0.02)
         assert summary["splits"][name]["slices"] == len(data["label"])
         freqs = summary["splits"][name]["class_frequency"]
@@ -90,7 +92,7 @@ def test_mixed_known_and_unknown_spacing_is_refused(phantom_dir):
     vols[0] = replace(vols[0], spacing=None)
     split = {"train": ["patient001", "patient002"], "val": ["patient003"], "test": ["patient004"]}
     with pytest.raises(DataError, match="mix mm and voxels"):
-        build_splits(vols, split, PreprocessSettings(64, (2.0, 2.0)))
+        build_splits(vols, ACDC_LABELS, split, PreprocessSettings(64, (2.0, 2.0)))
 
 
 @pytest.mark.realdata
@@ -98,13 +100,13 @@ def test_prepare_real_acdc_subset(real_acdc, tmp_path):
     from mednas.data.nnunet_raw import load_nnunet_raw
 
     patients = ["patient001", "patient002", "patient003", "patient004"]
-    vols = load_nnunet_raw(real_acdc, {"frame01": "ED", "frame02": "ES"}, patients=patients)
+    vols, labels = load_nnunet_raw(real_acdc, {"frame01": "ED", "frame02": "ES"}, patients=patients)
     split = {"train": patients[:2], "val": [patients[2]], "test": [patients[3]]}
-    arrays, summary = build_splits(vols, split, PreprocessSettings(256, (1.5, 1.5)))
+    arrays, summary = build_splits(vols, labels, split, PreprocessSettings(256, (1.5, 1.5)))
     assert summary["distance_unit"] == "voxel"
     for name, pats in split.items():
-        depth = sum(v.image.shape[0] for v in vols if v.patient in pats)
-        assert arrays[name]["image"].shape == (depth, 256, 256)
+        depth = sum(v.label.shape[0] for v in vols if v.patient in pats)
+        assert arrays[name]["image"].shape == (depth, 1, 256, 256)
         assert set(np.unique(arrays[name]["label"])) == {0, 1, 2, 3}
         assert np.all(arrays[name]["spacing"] == 1.0)
     assert summary["min_foreground_kept"] > 0.99
@@ -114,9 +116,9 @@ def _slice_set(label: np.ndarray, spacing=(5.0, 1.5, 1.5)):
     from mednas.data.slices import SliceSet
 
     n = len(label)
-    return SliceSet(image=label.astype(np.float32), label=label.astype(np.uint8), case_id=np.array(["c"] * n),
-                    slice_index=np.arange(n), spacing=np.tile(np.float32(spacing), (n, 1)), distance_unit="mm",
-                    patient=np.array(["p"] * n))
+    return SliceSet(image=label.astype(np.float32)[:, None], label=label.astype(np.uint8),
+                    case_id=np.array(["c"] * n), slice_index=np.arange(n), spacing=np.tile(np.float32(spacing), (n, 1)),
+                    distance_unit="mm", patient=np.array(["p"] * n), labels=ACDC_LABELS)
 
 
 def test_resized_slices_keep_labels_and_the_unit_of_distances():
@@ -128,7 +130,7 @@ def test_resized_slices_keep_labels_and_the_unit_of_distances():
     a, b = _slice_set(ref), _slice_set(moved)
     assert hd95(a.label == 2, b.label == 2, a.spacing[0]) == pytest.approx(6.0)
     small_a, small_b = a.resized(16), b.resized(16)
-    assert small_a.image.shape == small_a.label.shape == (3, 16, 16)
+    assert small_a.image.shape == (3, 1, 16, 16) and small_a.label.shape == (3, 16, 16)
     assert set(np.unique(small_a.label)) == {0, 2}
     np.testing.assert_allclose(small_a.spacing, np.tile([5.0, 3.0, 3.0], (3, 1)))
     # the same distance, measured on the half-size grid, in the unit of the full one

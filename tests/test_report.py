@@ -15,12 +15,14 @@ from scipy import stats
 from mednas.errors import DataError
 from mednas.report import figures
 from mednas.report.stats import cohens_dz, paired_tests, rank_biserial
-from mednas.report.tables import (TABLE2_COLUMNS, TABLE2_PAPER_COLUMNS, TABLE3_COLUMNS, best_searched,
-                                  measured_row, read_paper_rows, table2_rows, table3_rows)
+from mednas.report.tables import (TABLE3_COLUMNS, best_searched, measured_row, paper_columns_of, read_paper_rows,
+                                  table2_columns, table2_rows, table3_rows)
 
 REPO = Path(__file__).resolve().parents[1]
 PAPER2 = REPO / "config" / "paper" / "cardiacnas_table2.csv"
 PAPER3 = REPO / "config" / "paper" / "cardiacnas_table3.csv"
+TABLE2_COLUMNS = table2_columns(["RV", "MYO", "LV"], PAPER2)
+TABLE2_PAPER_COLUMNS = paper_columns_of(TABLE2_COLUMNS)
 
 
 # --- statistics -------------------------------------------------------------------------------
@@ -62,7 +64,8 @@ def test_paired_tests_are_antisymmetric_and_handle_ties():
 def summary(model: str, dice: float, val_dice: float, hd: float = 3.0) -> dict:
     s = {"model": model, "distance_unit": "mm", "params": 1_234_567, "gflops": 0.5, "image_size": 96,
          "paper_image_size": 224, "gmacs_at_paper_size": 1.36, "latency_ms": 4.2, "device_days": 0.001,
-         "gpu_days": None, "devices": ["cpu"], "test_patients": ["p1", "p2"], "final_val": {"dice_mean": val_dice}}
+         "gpu_days": None, "devices": ["cpu"], "test_patients": ["p1", "p2"], "final_val": {"dice_mean": val_dice},
+         "structures": ["RV", "MYO", "LV"], "distance_convention": "3-D HD95 in mm"}
     for i, name in enumerate(("RV", "MYO", "LV")):
         s[f"dice_{name}"] = dice + 0.01 * i
         s[f"hd95_{name}"] = hd + i
@@ -78,7 +81,8 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 def test_table2_measured_rows_then_paper_rows_unchanged():
     summaries = {"nas-ga": summary("nas-ga", 0.8, 0.7), "unet": summary("unet", 0.6, 0.5)}
-    rows = table2_rows(summaries, {m: f"{m}/summary.json" for m in summaries}, "phantom (synthetic)", PAPER2)
+    rows, columns = table2_rows(summaries, {m: f"{m}/summary.json" for m in summaries}, "phantom (synthetic)", PAPER2)
+    assert columns == TABLE2_COLUMNS
     assert all(tuple(r) == TABLE2_COLUMNS for r in rows)
     measured, paper = rows[:2], rows[2:]
     assert [r["source"] for r in measured] == ["measured"] * 2
@@ -101,7 +105,7 @@ def test_paper_rows_are_read_not_computed(tmp_path):
     edited = tmp_path / "paper.csv"
     text = PAPER2.read_text().replace("70.12", "12.34")
     edited.write_text(text)
-    rows = table2_rows({"nas-ga": summary("nas-ga", 0.8, 0.7)}, {"nas-ga": "s.json"}, "ACDC", edited)
+    rows, _ = table2_rows({"nas-ga": summary("nas-ga", 0.8, 0.7)}, {"nas-ga": "s.json"}, "ACDC", edited)
     unet = [r for r in rows if r["source"] == "paper" and r["method"] == "U-Net"][0]
     assert unet["dsc_myo"] == "12.34"  # whatever the file says, and nothing this run measured
     # A measured U-Net never borrows the paper's numbers, and vice versa.
@@ -202,22 +206,23 @@ def test_figures_show_what_they_are_given(tmp_path):
     prediction's RV (red) in the overlay, each blended half with the grey image."""
     curves = {"nas-ga": pd.DataFrame({"epoch": [1, 2, 3], "val_dice_mean": [0.3, 0.5, 0.6], "val_hd95_mean": [9, 6, 5]}),
               "unet": pd.DataFrame({"epoch": [1, 2, 3], "val_dice_mean": [0.4, 0.6, 0.7], "val_hd95_mean": [8, 5, 4]})}
-    figures.plot_curves(tmp_path / "c.png", curves, "mm")
+    figures.plot_curves(tmp_path / "c.png", curves, "mm", ["RV", "MYO", "LV"])
     assert _pixels_of(tmp_path / "c.png", (0.12, 0.47, 0.71)) > 50  # matplotlib's C0: the first model
     assert _pixels_of(tmp_path / "c.png", (1.0, 0.5, 0.05)) > 50  # C1: the second
-    figures.plot_curves(tmp_path / "c1.png", {"nas-ga": curves["nas-ga"]}, "mm")
+    figures.plot_curves(tmp_path / "c1.png", {"nas-ga": curves["nas-ga"]}, "mm", ["lesion"])
     assert _pixels_of(tmp_path / "c1.png", (1.0, 0.5, 0.05)) == 0
-    img = np.zeros((2, 16, 16), np.float32)
-    img[:, ::2] = 1.0  # black and white stripes: blended colours are exact
+    img = np.zeros((2, 1, 16, 16), np.float32)
+    img[:, :, ::2] = 1.0  # black and white stripes: blended colours are exact
     ref = np.zeros((2, 16, 16), dtype=np.uint8)
     ref[:, 2:14, 2:14] = 3
     pred = np.zeros_like(ref)
     pred[:, 2:14, 2:14] = 1
-    figures.plot_overlays(tmp_path / "o.png", img, ref, {"nas-ga": pred}, ["x", "y"])
-    on_black = lambda value: 0.5 * np.asarray(figures.COLOURS[value])
+    structures = {1: "RV", 2: "MYO", 3: "LV"}
+    figures.plot_overlays(tmp_path / "o.png", img, ref, {"nas-ga": pred}, ["x", "y"], structures)
+    on_black = lambda value: 0.5 * np.asarray(figures.label_colour(value)[1])
     blue, red = _pixels_of(tmp_path / "o.png", on_black(3)), _pixels_of(tmp_path / "o.png", on_black(1))
     assert blue > 200 and red > 200 and blue == pytest.approx(red, rel=0.2)
-    figures.plot_overlays(tmp_path / "o2.png", img, ref, {"nas-ga": ref}, ["x", "y"])
+    figures.plot_overlays(tmp_path / "o2.png", img, ref, {"nas-ga": ref}, ["x", "y"], structures)
     assert _pixels_of(tmp_path / "o2.png", on_black(1)) == 0
 
 
@@ -229,7 +234,7 @@ def test_table3_from_a_hand_built_per_case_csv_matches_scipy(tmp_path):
 
     from scipy import stats
 
-    from mednas.data.volume import STRUCTURES
+    STRUCTURES = {1: "RV", 2: "MYO", 3: "LV"}
     from mednas.evaluate.testset import PER_CASE_COLUMNS, summarise
     from mednas.report.stages import _per_patient
 
@@ -292,7 +297,8 @@ def test_dataset_names_come_from_the_data(tmp_path, phantom_dir):
     assert dataset_name("acdc", phantom_dir) == "ACDC"
     raw = tmp_path / "Dataset042_Polyps"
     raw.mkdir()
-    meta = {"labels": {"background": 0, "polyp": 1}, "file_ending": ".png"}
+    meta = {"labels": {"background": 0, "polyp": 1}, "channel_names": {"0": "R", "1": "G", "2": "B"},
+            "file_ending": ".png"}
     (raw / "dataset.json").write_text(json.dumps(meta))
     assert dataset_name("nnunet_raw", raw) == "Dataset042_Polyps"  # nnU-Net does not require a name
     (raw / "dataset.json").write_text(json.dumps({**meta, "name": "Kvasir-SEG"}))

@@ -14,7 +14,7 @@ from mednas.errors import ConfigError, DataError
 from mednas.evaluate.stages import compute_cost
 from mednas.evaluate.testset import per_case_rows, per_patient, summarise
 from mednas.models.cardiac_net import ArchSettings
-from mednas.models.registry import baseline_spec, build_model, cardiac_spec
+from mednas.models.registry import baseline_spec, build_model, cardiac_spec, fit_to_data
 from mednas.space.cardiac import Genotype
 from mednas.train.loop import TrainSettings
 from mednas.train.retrain import load_model, retrain, save_model
@@ -25,8 +25,8 @@ GENOTYPE = Genotype(filters=4, kernel=3, layers=2, dropout=0.1, attention="se", 
 
 def test_baseline_specs():
     assert baseline_spec("unet", None) == {"kind": "unet", "base": 64, "depth": 4}
-    assert count_params(build_model(baseline_spec("unet", {}))) == 31_036_676  # the paper's 31.04 M
-    assert count_params(build_model(baseline_spec("unet", {"base": 16}))) < 31_036_676 / 15
+    assert count_params(build_model(fit_to_data(baseline_spec("unet", {}), 1, 4))) == 31_036_676  # the paper's 31.04 M
+    assert count_params(build_model(fit_to_data(baseline_spec("unet", {"base": 16}), 1, 4))) < 31_036_676 / 15
     with pytest.raises(ConfigError, match="retrain.baselines: unknown baseline 'vnet'"):
         baseline_spec("vnet", {})
     with pytest.raises(ConfigError, match="retrain.baselines.unet: unknown key"):
@@ -36,7 +36,7 @@ def test_baseline_specs():
 
 
 def test_save_and_load_rebuild_the_same_network(tmp_path):
-    spec = cardiac_spec(GENOTYPE, ArchSettings())
+    spec = cardiac_spec(GENOTYPE, ArchSettings(1, 4))
     json.dumps(spec)  # a spec is plain data
     torch.manual_seed(0)
     model = build_model(spec).eval()
@@ -55,7 +55,7 @@ def test_save_and_load_rebuild_the_same_network(tmp_path):
 def test_retrain_learns_and_is_deterministic(phantom_slices, tmp_path):
     train, val = phantom_slices
     settings = TrainSettings(epochs=3, batch_size=4, lr=0.05, steps_per_epoch=6, val_batch_size=16)
-    spec = cardiac_spec(GENOTYPE, ArchSettings())
+    spec = cardiac_spec(GENOTYPE, ArchSettings(1, 4))
     runs = []
     for i in range(2):
         model, result = retrain(spec, train, val, settings, "cpu", 3, tmp_path / f"ck{i}.pt", "fp")
@@ -67,8 +67,8 @@ def test_retrain_learns_and_is_deterministic(phantom_slices, tmp_path):
     assert r1[-1]["train_loss"] < r1[0]["train_loss"]
     assert [r["val_dice_mean"] for r in r1] == [r["val_dice_mean"] for r in r2]
     assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values()))
-    small = replace(train, image=train.image[:, :24, :24], label=train.label[:, :24, :24])
-    deep = cardiac_spec(replace(GENOTYPE, layers=4), ArchSettings())  # needs a multiple of 16
+    small = replace(train, image=train.image[..., :24, :24], label=train.label[:, :24, :24])
+    deep = cardiac_spec(replace(GENOTYPE, layers=4), ArchSettings(1, 4))  # needs a multiple of 16
     with pytest.raises(DataError, match="preprocess.image_size"):
         retrain(deep, small, val, settings, "cpu", 0, tmp_path / "x.pt", "fp")
 
@@ -118,9 +118,10 @@ def test_a_slice_file_without_patient_ids_is_refused(tmp_path):
     from mednas.data.slices import load_slices
 
     n = 2
-    arrays = {"image": np.zeros((n, 8, 8), np.float32), "label": np.zeros((n, 8, 8), np.uint8),
+    arrays = {"image": np.zeros((n, 1, 8, 8), np.float32), "label": np.zeros((n, 8, 8), np.uint8),
               "case_id": np.array(["p1_frame01", "p1_frame02"]), "slice_index": np.arange(n),
-              "spacing": np.ones((n, 3), np.float32), "distance_unit": np.array("mm")}
+              "spacing": np.ones((n, 3), np.float32), "distance_unit": np.array("mm"),
+              "label_names": np.array(["background", "LV"]), "channel_names": np.array(["MRI"])}
     np.savez(tmp_path / "old.npz", **arrays)
     with pytest.raises(DataError, match=r"old.npz: arrays \['patient'\] are missing"):
         load_slices(tmp_path / "old.npz")

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from mednas.data.acdc import ACDC_LABELS
 from mednas.data.slices import SliceSet, load_slices
 from mednas.models.cardiac_net import ArchSettings, build_subnet
 from mednas.space.cardiac import Genotype
@@ -13,7 +14,7 @@ from mednas.train.seeding import seed_everything
 from mednas.train.validation import evaluate_volumes
 
 G = Genotype(4, 3, 2, 0.2, "se", "concat", "relu", 0.5)
-ARCH = ArchSettings()
+ARCH = ArchSettings(1, 4)
 
 
 def _toy_slices(n_cases=3, depth=4, size=16, seed=0) -> SliceSet:
@@ -30,8 +31,8 @@ def _toy_slices(n_cases=3, depth=4, size=16, seed=0) -> SliceSet:
             ids.append(f"case{c}")
             idx.append(k)
     n = len(images)
-    return SliceSet(np.asarray(images, np.float32), np.asarray(labels), np.asarray(ids), np.asarray(idx),
-                    np.tile(np.float32([5, 1.5, 1.5]), (n, 1)), "mm", np.asarray(ids))
+    return SliceSet(np.asarray(images, np.float32)[:, None], np.asarray(labels), np.asarray(ids), np.asarray(idx),
+                    np.tile(np.float32([5, 1.5, 1.5]), (n, 1)), "mm", np.asarray(ids), ACDC_LABELS)
 
 
 SETTINGS = TrainSettings(epochs=2, batch_size=4, lr=0.05, schedule="poly", amp=False)

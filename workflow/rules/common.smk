@@ -6,7 +6,7 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 
 from mednas.models.registry import BASELINES, baseline_spec, check_image_size
-from mednas.data.sources import dataset_name
+from mednas.data.sources import dataset_labels, dataset_name
 from mednas.provenance import expand_inputs
 
 EXP = config["experiment"]
@@ -116,11 +116,17 @@ def _dataset_name():
 
 
 DATASET_NAME = _dataset_name()
+# Labels and input channels, from the data set's description: rules that build networks before
+# any data are prepared (the latency table) take them as params, so a new label set reruns them.
+LABELS = dataset_labels(config["dataset"]["kind"], config["dataset"].get("path") or "")
 
 
 def paper_table(key):
-    """A paper table named in the config; relative paths are read from the Snakefile's folder."""
+    """A paper table named in the config (None where it names none); relative paths are read from
+    the Snakefile's folder."""
     path = config["report"][key]
+    if path is None:
+        return None
     return path if os.path.isabs(path) else os.path.join(workflow.basedir, path)
 
 

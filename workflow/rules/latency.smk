@@ -14,6 +14,8 @@ rule measure_latency:
         arch=config["arch"],
         latency=config["latency"],
         image_size=config["preprocess"]["image_size"],
+        in_channels=LABELS.in_channels,
+        num_classes=LABELS.num_classes,
         device=config["device"],
     # All cores by default: a job running beside the measurement would distort its timings.
     threads: latency_threads()

@@ -11,5 +11,6 @@ p = snakemake.params
 device = resolve_device(p.device)
 with snakemake_step(snakemake, config_keys=["space", "arch", "latency", "preprocess", "device"],
                     seed=int(p.latency["seed"]), device=describe_device(device)):
-    run_measure_latency(p.space, p.arch, p.latency, int(p.image_size), device, snakemake.output.lut,
+    run_measure_latency(p.space, p.arch, p.latency, int(p.image_size), int(p.in_channels), int(p.num_classes),
+                        device, snakemake.output.lut,
                         snakemake.output.check, snakemake.output.summary, snakemake.output.plot)

@@ -25,7 +25,8 @@ with snakemake_step(snakemake, config_keys=["retrain", "train", "arch", "seed", 
                     device=describe_device(device)):
     if model.startswith("nas-"):
         chosen = json.loads(Path(snakemake.input.chosen).read_text())
-        spec = cardiac_spec(Genotype(**chosen["genotype"]), ArchSettings.from_config(p.arch))
+        # channels and classes are the data's: run_retrain sets them from the slices it trains on
+        spec = cardiac_spec(Genotype(**chosen["genotype"]), ArchSettings.from_config(p.arch, 1, 2))
     else:
         spec = baseline_spec(model, p.baseline)
     run_retrain(model, spec, snakemake.input.train, snakemake.input.val, p.train, p.budget, int(p.seed), device,

@@ -10,5 +10,5 @@ log = setup_step_logging(snakemake.log[0])
 p = snakemake.params
 inp = snakemake.input
 with snakemake_step(snakemake, config_keys=["report", "retrain", "search"], seed=None, device=describe_device("cpu")):
-    run_tables(dict(zip(p.models, inp.summaries)), dict(zip(p.models, inp.per_case)), inp.paper_table2,
-               inp.paper_table3, p.dataset, {"table2": snakemake.output.table2, "table3": snakemake.output.table3})
+    run_tables(dict(zip(p.models, inp.summaries)), dict(zip(p.models, inp.per_case)), inp.get("paper_table2"),
+               inp.get("paper_table3"), p.dataset, {"table2": snakemake.output.table2, "table3": snakemake.output.table3})

@@ -16,17 +16,19 @@ from mednas.space.cardiac import CardiacSpace
 log = logging.getLogger("mednas")
 
 
-def run_measure_latency(space_cfg: Mapping, arch_cfg: Mapping, latency_cfg: Mapping, image_size: int, device: str,
-                        out_lut: str, out_check: str, out_summary: str, out_plot: str) -> dict:
-    """Measure the table, check it on random genotypes, write all four files together."""
-    space, arch = CardiacSpace.from_config(space_cfg), ArchSettings.from_config(arch_cfg)
+def run_measure_latency(space_cfg: Mapping, arch_cfg: Mapping, latency_cfg: Mapping, image_size: int,
+                        in_channels: int, num_classes: int, device: str, out_lut: str, out_check: str,
+                        out_summary: str, out_plot: str) -> dict:
+    """Measure the table for networks of the data set's channels and classes, check it on random
+    genotypes, write all four files together."""
+    space, arch = CardiacSpace.from_config(space_cfg), ArchSettings.from_config(arch_cfg, in_channels, num_classes)
     settings = LatencySettings.from_config(latency_cfg)
     t0 = time.perf_counter()
     measured = measure(space, arch, image_size, settings, device, progress=log.info)
     rows = measured.rows
     table = LatencyTable(rows)
     check, summary = check_rows(table, measured.check, arch, image_size)
-    summary |= {"lut_entries": len(rows), "measure_seconds": round(time.perf_counter() - t0, 1)}
+    summary |= {"in_channels": in_channels, "num_classes": num_classes, "lut_entries": len(rows), "measure_seconds": round(time.perf_counter() - t0, 1)}
     log.info("look-up table: %d entries, %d networks checked, %.0f s; Kendall tau %.3f (FLOPs %.3f), "
              "Spearman rho %.3f, MAPE %.1f %%", len(rows), len(check), summary["measure_seconds"],
              summary["lut_kendall_tau"], summary["flops_kendall_tau"],

@@ -14,9 +14,11 @@ import re
 from collections.abc import Collection
 from pathlib import Path
 
-from mednas.data.volume import STRUCTURES, Volume, load_pair
+from mednas.data.volume import LabelSet, Volume, load_pair
 from mednas.errors import DataError
 
+# ACDC's label values and its one cine-MRI channel (the phantom is written in this layout too).
+ACDC_LABELS = LabelSet(names=("background", "RV", "MYO", "LV"), channels=("cineMRI",))
 PATIENT_DIR = re.compile(r"^patient\d{3}$")
 INFO_KEYS = ("ED", "ES")
 
@@ -62,7 +64,6 @@ def find_patient_dirs(root: Path) -> list[Path]:
 def load_acdc(root: str | Path, patients: Collection[str] | None = None) -> list[Volume]:
     """Load the ED and ES frames of every patient (or of ``patients``) under an official ACDC folder."""
     root = Path(root)
-    allowed = {0, *STRUCTURES}
     volumes: list[Volume] = []
     dirs = find_patient_dirs(root)
     if patients is not None:
@@ -80,9 +81,9 @@ def load_acdc(root: str | Path, patients: Collection[str] | None = None) -> list
                     case_id=f"{pdir.name}_{phase}",
                     patient=pdir.name,
                     phase=phase,
-                    image_path=pdir / f"{stem}.nii.gz",
+                    image_paths=[pdir / f"{stem}.nii.gz"],
                     label_path=pdir / f"{stem}_gt.nii.gz",
-                    allowed_labels=allowed,
+                    labels=ACDC_LABELS,
                 )
             )
     return volumes

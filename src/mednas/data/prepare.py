@@ -20,6 +20,7 @@ def settings_from_config(cfg: Mapping[str, Any]) -> PreprocessSettings:
         image_size=int(cfg["image_size"]),
         target_spacing=tuple(float(x) for x in target) if target else None,
         clip_percentiles=tuple(float(x) for x in cfg.get("clip_percentiles", (0.5, 99.5))),
+        fit=str(cfg.get("fit", "crop")),
     )
 
 
@@ -35,10 +36,11 @@ def prepare_dataset(
     Everything is loaded and checked before anything is written, and all four files
     appear together or not at all. Returns the summary.
     """
-    volumes = load_volumes(dataset_cfg["kind"], raw_dir, dataset_cfg.get("phases") or None)
+    raw = load_volumes(dataset_cfg["kind"], raw_dir, dataset_cfg.get("phases") or None)
+    volumes = raw.volumes
     patients = sorted({v.patient for v in volumes})
     split, unused, origin = resolve_split(dict(split_cfg), patients, raw_dir)
-    arrays, summary = build_splits(volumes, split, settings_from_config(preprocess_cfg))
+    arrays, summary = build_splits(volumes, raw.labels, split, settings_from_config(preprocess_cfg))
     summary = {
         "dataset": {"kind": dataset_cfg["kind"], "name": dataset_name(dataset_cfg["kind"], raw_dir),
                     "path": str(raw_dir), "patients": len(patients),

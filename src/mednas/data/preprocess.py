@@ -1,9 +1,9 @@
 """Volumes to 2-D training slices: normalise, resample in plane, crop or pad, split.
 
-Each split is stored as one ``.npz`` with ``image`` (N, H, W) float32, ``label`` (N, H, W)
-uint8, and per slice ``case_id``, ``patient``, ``slice_index`` and ``spacing``
-((slice, row, col), in ``distance_unit``), so 3-D volumes can be reassembled for
-per-volume metrics.
+Each split is stored as one ``.npz`` with ``image`` (N, C, H, W) float32, ``label`` (N, H, W)
+uint8, per slice ``case_id``, ``patient``, ``slice_index`` and ``spacing`` ((slice, row, col),
+in ``distance_unit``), so 3-D volumes can be reassembled for per-volume metrics, and the data
+set's ``label_names`` (by value) and ``channel_names``.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import numpy as np
 from scipy.ndimage import zoom
 
 from mednas.data.splits import SPLITS
-from mednas.data.volume import STRUCTURES, Volume
-from mednas.errors import DataError
+from mednas.data.volume import LabelSet, Volume
+from mednas.errors import ConfigError, DataError
 
 
 @dataclass(frozen=True)
@@ -26,20 +26,41 @@ class PreprocessSettings:
     image_size: int
     target_spacing: tuple[float, float] | None  # in-plane mm; None keeps the native grid
     clip_percentiles: tuple[float, float] = (0.5, 99.5)
+    fit: str = "crop"  # crop: centre-crop or pad to image_size; resize: scale the whole slice to it
+
+    def __post_init__(self) -> None:
+        if self.fit not in FITS:
+            raise ConfigError(f"preprocess.fit: unsupported value {self.fit!r} (use one of {', '.join(FITS)})")
+
+
+FITS = ("crop", "resize")
+
+
+def distance_convention(unit: str) -> str:
+    """How HD95 (and every distance) of a data set in ``unit`` is measured, for every output to state."""
+    return {
+        "mm": "3-D HD95 in mm, from the voxel spacing in the image headers",
+        "voxel": "3-D HD95 in voxels: the voxel spacing is unknown, so an in-plane pixel and the slice step "
+                 "each count as one (as the SSL4MIS papers do on the ACDC split)",
+        "pixel": "2-D HD95 in pixels of the prepared image (no pixel spacing is known)",
+    }[unit]
 
 
 def normalise_intensity(image: np.ndarray, percentiles: tuple[float, float]) -> np.ndarray:
-    """Clip to the volume's percentiles and standardise to zero mean, unit variance.
+    """Per channel (axis 0): clip to the volume's percentiles, standardise to zero mean, unit variance.
 
     Percentile clipping makes the scale robust to the few very bright voxels (flow
     artefacts, fat) that would dominate a min-max normalisation.
     """
-    lo, hi = np.percentile(image, percentiles)
-    clipped = np.clip(image, lo, hi)
-    std = clipped.std()
-    if std == 0:
-        raise DataError("image has constant intensity after clipping")
-    return ((clipped - clipped.mean()) / std).astype(np.float32)
+    out = np.empty(image.shape, dtype=np.float32)
+    for c, channel in enumerate(image):
+        lo, hi = np.percentile(channel, percentiles)
+        clipped = np.clip(channel, lo, hi)
+        std = clipped.std()
+        if std == 0:
+            raise DataError(f"image channel {c} has constant intensity after clipping")
+        out[c] = (clipped - clipped.mean()) / std
+    return out
 
 
 def resample_inplane(
@@ -47,15 +68,25 @@ def resample_inplane(
 ) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:
     """Resample rows and columns to ``target`` mm (linear for images, nearest for labels).
 
-    The returned spacing is the exact one of the new grid (the grid size is rounded).
+    ``image`` is (channels, slices, rows, cols), ``label`` (slices, rows, cols). The returned
+    spacing is the exact one of the new grid (the grid size is rounded).
     """
-    _, rows, cols = image.shape
+    rows, cols = label.shape[-2:]
     new_rows = max(1, int(round(rows * spacing[1] / target[0])))
     new_cols = max(1, int(round(cols * spacing[2] / target[1])))
-    factors = (1.0, new_rows / rows, new_cols / cols)
-    img = zoom(image, factors, order=1, grid_mode=True, mode="grid-constant", cval=float(image.min()))
-    lbl = zoom(label, factors, order=0, grid_mode=True, mode="grid-constant", cval=0)
-    new_spacing = (spacing[0], spacing[1] * rows / new_rows, spacing[2] * cols / new_cols)
+    return resize_inplane(image, label, spacing, (new_rows, new_cols))
+
+
+def resize_inplane(
+    image: np.ndarray, label: np.ndarray, spacing: tuple[float, float, float] | None, shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float] | None]:
+    """Scale rows and columns to ``shape`` (linear for images, nearest for labels); the spacing
+    grows by the scale factor, so distances keep the source grid's unit."""
+    rows, cols = label.shape[-2:]
+    factors = (shape[0] / rows, shape[1] / cols)
+    img = zoom(image, (1.0, 1.0, *factors), order=1, grid_mode=True, mode="grid-constant", cval=float(image.min()))
+    lbl = zoom(label, (1.0, *factors), order=0, grid_mode=True, mode="grid-constant", cval=0)
+    new_spacing = None if spacing is None else (spacing[0], spacing[1] / factors[0], spacing[2] / factors[1])
     return img.astype(np.float32), lbl.astype(np.uint8), new_spacing
 
 
@@ -76,11 +107,13 @@ def crop_or_pad(array: np.ndarray, size: int, fill: float) -> np.ndarray:
 
 
 def preprocess_volume(volume: Volume, settings: PreprocessSettings) -> dict:
-    """Normalise, resample and crop one volume; report how much foreground survived."""
+    """Normalise, resample and crop (or resize) one volume; report how much foreground survived."""
     image = normalise_intensity(volume.image, settings.clip_percentiles)
     label = volume.label
     spacing = volume.spacing
-    if spacing is not None and settings.target_spacing is not None:
+    if settings.fit == "resize":
+        image, label, spacing = resize_inplane(image, label, spacing, (settings.image_size, settings.image_size))
+    elif spacing is not None and settings.target_spacing is not None:
         image, label, spacing = resample_inplane(image, label, spacing, settings.target_spacing)
     foreground_before = int((label > 0).sum())
     image = crop_or_pad(image, settings.image_size, fill=float(image.min()))
@@ -90,7 +123,7 @@ def preprocess_volume(volume: Volume, settings: PreprocessSettings) -> dict:
 
 
 def build_splits(
-    volumes: list[Volume], split: dict[str, list[str]], settings: PreprocessSettings
+    volumes: list[Volume], labels: LabelSet, split: dict[str, list[str]], settings: PreprocessSettings
 ) -> tuple[dict[str, dict[str, np.ndarray]], dict]:
     """Preprocess every volume of the split's patients into per-split slice arrays.
 
@@ -102,7 +135,8 @@ def build_splits(
     if len(known) > 1:
         raise DataError("some volumes have a known spacing and others do not; cannot mix mm and voxels")
     spacing_known = known.pop()
-    unit = "mm" if spacing_known else "voxel"
+    # Without a spacing, one-slice cases (2-D images) measure in pixels, stacks in voxels.
+    unit = "mm" if spacing_known else "pixel" if all(v.label.shape[0] == 1 for v in volumes) else "voxel"
     assignment = {p: name for name in SPLITS for p in split[name]}
     arrays: dict[str, dict[str, list]] = {name: {k: [] for k in ("image", "label", "case_id", "patient",
                                                                   "slice_index", "spacing")} for name in SPLITS}
@@ -112,10 +146,10 @@ def build_splits(
         if name is None:
             continue
         out = preprocess_volume(vol, settings)
-        n = out["image"].shape[0]
+        n = out["label"].shape[0]
         spacing = out["spacing"] if out["spacing"] is not None else (1.0, 1.0, 1.0)
         a = arrays[name]
-        a["image"].append(out["image"])
+        a["image"].append(np.moveaxis(out["image"], 0, 1))  # (slices, channels, rows, cols)
         a["label"].append(out["label"])
         a["case_id"] += [vol.case_id] * n
         a["patient"] += [vol.patient] * n
@@ -123,13 +157,13 @@ def build_splits(
         a["spacing"].append(np.tile(np.asarray(spacing, dtype=np.float32), (n, 1)))
         cases.append({
             "case_id": vol.case_id, "patient": vol.patient, "phase": vol.phase, "split": name, "slices": n,
-            "source_shape": list(vol.image.shape), "source_spacing": list(vol.spacing) if vol.spacing else None,
+            "source_shape": list(vol.label.shape), "source_spacing": list(vol.spacing) if vol.spacing else None,
             "spacing": [round(float(s), 6) for s in spacing], "foreground_kept": round(out["foreground_kept"], 6),
             "image": str(vol.image_path), "label": str(vol.label_path),
         })
     result: dict[str, dict[str, np.ndarray]] = {}
     summary_splits = {}
-    labels = {0: "background", **STRUCTURES}
+    names = dict(enumerate(labels.names))
     for name in SPLITS:
         a = arrays[name]
         if not a["image"]:
@@ -143,21 +177,25 @@ def build_splits(
             "slice_index": np.concatenate(a["slice_index"]),
             "spacing": np.concatenate(a["spacing"]),
             "distance_unit": np.asarray(unit),
+            "label_names": np.asarray(labels.names),
+            "channel_names": np.asarray(labels.channels),
         }
-        counts = np.bincount(label.ravel(), minlength=len(labels))
+        counts = np.bincount(label.ravel(), minlength=labels.num_classes)
         summary_splits[name] = {
             "patients": sorted(set(a["patient"])),
             "cases": sorted(set(a["case_id"])),
             "slices": int(label.shape[0]),
-            "class_voxels": {labels[i]: int(counts[i]) for i in labels},
-            "class_frequency": {labels[i]: round(float(counts[i] / counts.sum()), 6) for i in labels},
+            "class_voxels": {names[i]: int(counts[i]) for i in names},
+            "class_frequency": {names[i]: round(float(counts[i] / counts.sum()), 6) for i in names},
         }
     summary = {
         "distance_unit": unit,
+        "distance_convention": distance_convention(unit),
         "spacing_known": spacing_known,
         "image_size": settings.image_size,
+        "fit": settings.fit,
         "target_spacing": list(settings.target_spacing) if settings.target_spacing else None,
-        "labels": {name: value for value, name in labels.items()},
+        **labels.to_json(),
         "splits": summary_splits,
         "min_foreground_kept": min(c["foreground_kept"] for c in cases),
         "cases": cases,

@@ -8,14 +8,16 @@ from pathlib import Path
 import numpy as np
 from scipy.ndimage import zoom
 
+from mednas.data.volume import LabelSet
 from mednas.errors import DataError
 
-REQUIRED = ("image", "label", "case_id", "slice_index", "spacing", "distance_unit", "patient")
+REQUIRED = ("image", "label", "case_id", "slice_index", "spacing", "distance_unit", "patient", "label_names",
+            "channel_names")
 
 
 @dataclass(frozen=True)
 class SliceSet:
-    """All slices of one split. Images (N, H, W) float32, labels (N, H, W) uint8."""
+    """All slices of one split. Images (N, C, H, W) float32, labels (N, H, W) uint8."""
 
     image: np.ndarray
     label: np.ndarray
@@ -24,6 +26,12 @@ class SliceSet:
     spacing: np.ndarray
     distance_unit: str
     patient: np.ndarray  # per slice: ED and ES volumes of one patient pair up in the paired tests
+    labels: LabelSet
+
+    @property
+    def structures(self) -> dict[int, str]:
+        """Foreground labels, value -> name."""
+        return self.labels.structures
 
     def patient_ids(self) -> np.ndarray:
         """Each slice's patient."""
@@ -48,7 +56,7 @@ class SliceSet:
         if (size, size) == (rows, cols):
             return self
         factors = (1.0, size / rows, size / cols)
-        image = zoom(self.image, factors, order=1, grid_mode=True, mode="grid-constant",
+        image = zoom(self.image, (1.0, *factors), order=1, grid_mode=True, mode="grid-constant",
                      cval=float(self.image.min())).astype(np.float32)
         label = zoom(self.label, factors, order=0, grid_mode=True, mode="grid-constant", cval=0).astype(self.label.dtype)
         spacing = self.spacing * np.array([1.0, rows / size, cols / size], dtype=self.spacing.dtype)
@@ -79,5 +87,10 @@ def load_slices(path: str | Path) -> SliceSet:
         arrays = {k: data[k] for k in REQUIRED}
     if len(arrays["image"]) == 0:
         raise DataError(f"{path}: holds no slices")
+    if arrays["image"].ndim != 4:
+        raise DataError(f"{path}: images of shape {arrays['image'].shape}, expected (slices, channels, rows, cols)")
+    labels = LabelSet(tuple(str(n) for n in arrays["label_names"]), tuple(str(c) for c in arrays["channel_names"]))
+    if arrays["image"].shape[1] != labels.in_channels:
+        raise DataError(f"{path}: {arrays['image'].shape[1]} image channels but {labels.in_channels} channel names")
     return SliceSet(arrays["image"].astype(np.float32), arrays["label"], arrays["case_id"],
-                    arrays["slice_index"], arrays["spacing"], str(arrays["distance_unit"]), arrays["patient"])
+                    arrays["slice_index"], arrays["spacing"], str(arrays["distance_unit"]), arrays["patient"], labels)

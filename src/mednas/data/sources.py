@@ -3,28 +3,46 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from pathlib import Path
 
-from mednas.data.acdc import load_acdc
+from mednas.data.acdc import ACDC_LABELS, load_acdc
 from mednas.data.nnunet_raw import load_nnunet_raw, read_dataset_json, read_splits_json
 from mednas.data.splits import check_split, split_by_fractions
-from mednas.data.volume import Volume
+from mednas.data.volume import LabelSet, Volume
 from mednas.errors import ConfigError
 
 LAYOUTS = ("phantom", "acdc", "nnunet_raw")
 
 
+@dataclass(frozen=True)
+class RawDataset:
+    """A loaded data set: its volumes and what they are labelled with."""
+
+    volumes: list[Volume]
+    labels: LabelSet
+
+
 def load_volumes(
     kind: str, path: str | Path, phases: dict[str, str] | None = None, patients: Collection[str] | None = None
-) -> list[Volume]:
+) -> RawDataset:
     """Load every labelled volume (or those of ``patients``) of a data set of layout ``kind``.
 
     The phantom is written in the official ACDC layout, so it loads like ACDC.
     """
     if kind in ("phantom", "acdc"):
-        return load_acdc(path, patients)
+        return RawDataset(load_acdc(path, patients), ACDC_LABELS)
     if kind == "nnunet_raw":
-        return load_nnunet_raw(path, phases, patients)
+        return RawDataset(*load_nnunet_raw(path, phases, patients))
+    raise ConfigError(f"dataset.kind: unsupported value '{kind}' (use one of {', '.join(LAYOUTS)})")
+
+
+def dataset_labels(kind: str, path: str | Path) -> LabelSet:
+    """A data set's labels and channels, read from its description alone (no image is loaded)."""
+    if kind in ("phantom", "acdc"):
+        return ACDC_LABELS
+    if kind == "nnunet_raw":
+        return read_dataset_json(Path(path))["label_set"]
     raise ConfigError(f"dataset.kind: unsupported value '{kind}' (use one of {', '.join(LAYOUTS)})")
 
 

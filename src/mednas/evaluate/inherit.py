@@ -28,11 +28,15 @@ class InheritEvaluator:
         if lacking:
             raise DataError(f"{supernet_path}: the supernet's metadata lacks {', '.join(lacking)}; retrain the "
                             "supernet with this version")
+        if (self.arch.in_channels, self.arch.num_classes) != (train.labels.in_channels, train.labels.num_classes):
+            raise DataError(f"{supernet_path}: the supernet takes {self.arch.in_channels} input channel(s) and "
+                            f"predicts {self.arch.num_classes} classes, but the data have "
+                            f"{train.labels.in_channels} and {train.labels.num_classes}; retrain the supernet")
         size = int(self.meta["image_size"])
         train, val = train.resized(size), val.resized(size)
         self.calib = calibration_batches(train, device, batch_size, bn_recal_batches, seed)
         self.val, self.device, self.val_batch_size, self.seed = val, device, val_batch_size, seed
-        self.metrics = metric_names()
+        self.metrics = metric_names(val.structures)
 
     def __call__(self, genotype: Genotype) -> dict[str, float]:
         self.space.validate(genotype)

@@ -30,7 +30,7 @@ class ProxyEvaluator:
                  seed: int):
         self.arch, self.train, self.val, self.settings = arch, train, val, settings
         self.device, self.seed = device, seed
-        self.metrics = metric_names()
+        self.metrics = metric_names(val.structures)
 
     def __call__(self, genotype: Genotype) -> dict[str, float]:
         seed = genotype_seed(self.seed, genotype)

@@ -12,6 +12,7 @@ from mednas.atomic import atomic_outputs
 from mednas.cost.complexity import FLOP_CONVENTION, count_flops, count_params
 from mednas.cost.latency import LatencySettings, device_name, measure_model_latency
 from mednas.csvio import write_rows
+from mednas.data.preprocess import distance_convention
 from mednas.data.slices import load_slices
 from mednas.errors import DataError
 from mednas.evaluate.testset import PER_CASE_COLUMNS, per_case_rows, summarise
@@ -62,13 +63,14 @@ def run_evaluate(model_name: str, model_path: str, test_path: str, data_json: st
     rows = per_case_rows(model, test, device, batch_size, phases_of(data_json))
     summary = summarise(rows)
     search_cost = json.loads(Path(search_cost_path).read_text()) if search_cost_path else None
-    in_ch = 1
+    in_ch = test.labels.in_channels
     flops = count_flops(model, (1, in_ch, size, size))
     flops_paper = count_flops(model, (1, in_ch, paper_image_size, paper_image_size))
     latency = measure_model_latency(model, size, LatencySettings.from_config(latency_cfg), device, in_ch)
     summary = {
         "model": model_name, "spec": spec, "strategy": search_cost["strategy"] if search_cost else None,
-        "test_patients": sorted({r["patient"] for r in rows}), "distance_unit": test.distance_unit, **summary,
+        "test_patients": sorted({r["patient"] for r in rows}), "distance_unit": test.distance_unit,
+        "distance_convention": distance_convention(test.distance_unit), **summary,
         "params": count_params(model), "image_size": size, "gflops": flops / 1e9,
         "paper_image_size": paper_image_size, "gmacs_at_paper_size": flops_paper / 2e9,
         "flop_convention": FLOP_CONVENTION,

@@ -9,7 +9,6 @@ import numpy as np
 import torch
 
 from mednas.data.slices import SliceSet
-from mednas.data.volume import STRUCTURES
 from mednas.metrics.segmentation import per_structure
 from mednas.train.validation import predict_slices
 
@@ -22,8 +21,8 @@ def per_case_rows(forward: Callable[[torch.Tensor], torch.Tensor], test: SliceSe
     pred = predict_slices(forward, test.image, device, batch_size)
     rows = []
     for case_id, sl, spacing in test.volumes():
-        res = per_structure(pred[sl], test.label[sl], spacing)
-        for name in STRUCTURES.values():
+        res = per_structure(pred[sl], test.label[sl], spacing, test.structures)
+        for name in test.structures.values():
             rows.append({"patient": test.patient_of(sl), "case_id": case_id,
                          "phase": (phases or {}).get(case_id) or "", "structure": name,
                          "dice": res[name]["dice"], "hd95": res[name]["hd95"], "distance_unit": test.distance_unit})
@@ -38,15 +37,22 @@ def per_patient(rows: list[Mapping[str, Any]], metric: str) -> dict[str, float]:
     return {p: float(np.mean(v)) for p, v in sorted(by_patient.items())}
 
 
+def structures_of(rows: list[Mapping[str, Any]]) -> list[str]:
+    """The structures per-case rows score, in their first-seen order (the label order)."""
+    return list(dict.fromkeys(str(r["structure"]) for r in rows))
+
+
 def summarise(rows: list[Mapping[str, Any]]) -> dict[str, Any]:
     """Means (and standard deviations over volumes) per structure and overall, as fractions / distances."""
     out: dict[str, Any] = {}
+    names = structures_of(rows)
+    out["structures"] = names
     for metric in ("dice", "hd95"):
-        for name in STRUCTURES.values():
+        for name in names:
             vals = [float(r[metric]) for r in rows if r["structure"] == name]
             out[f"{metric}_{name}"] = float(np.mean(vals))
             out[f"{metric}_{name}_std"] = float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0
-        out[f"{metric}_mean"] = float(np.mean([out[f"{metric}_{n}"] for n in STRUCTURES.values()]))
+        out[f"{metric}_mean"] = float(np.mean([out[f"{metric}_{n}"] for n in names]))
     out["volumes"] = len({r["case_id"] for r in rows})
     out["patients"] = len({r["patient"] for r in rows})
     return out

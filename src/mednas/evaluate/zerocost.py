@@ -164,7 +164,7 @@ def fixed_batch(data: SliceSet, batch_size: int, seed: int, device: str) -> tupl
     if len(data) < batch_size:
         raise ValueError(f"zero-cost batch of {batch_size} needs at least that many training slices, got {len(data)}")
     idx = np.sort(np.random.default_rng(seed).choice(len(data), batch_size, replace=False))
-    x = torch.from_numpy(data.image[idx])[:, None].to(device)
+    x = torch.from_numpy(data.image[idx]).to(device)
     y = torch.from_numpy(data.label[idx].astype("int64")).to(device)
     return x, y
 

@@ -3,7 +3,8 @@
 Distances are in the unit of ``spacing``: mm where the voxel spacing is known, voxels
 where it is not (pass ``spacing=None``); whoever stores a number stores its unit.
 
-Empty-mask conventions (a structure can be absent, e.g. the RV at the apex):
+Empty-mask conventions (a structure can be absent from a volume, e.g. a
+cardiac right ventricle above the apex):
 - both prediction and reference empty: Dice 1, HD95 0 (nothing to find, nothing found);
 - exactly one empty: Dice 0, HD95 = the diagonal of the volume in the distance unit,
   the largest distance two voxels of the volume can have. This keeps averages finite and
@@ -19,8 +20,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-
-from mednas.data.volume import STRUCTURES
 
 
 def _check(pred: np.ndarray, ref: np.ndarray) -> None:
@@ -72,9 +71,9 @@ def per_structure(
     pred: np.ndarray,
     ref: np.ndarray,
     spacing: Sequence[float] | None,
-    structures: Mapping[int, str] = STRUCTURES,
+    structures: Mapping[int, str],
 ) -> dict[str, dict[str, float]]:
-    """Dice and HD95 of every structure of two label volumes: ``{name: {dice, hd95}}``."""
+    """Dice and HD95 of every structure (label value -> name) of two label volumes: ``{name: {dice, hd95}}``."""
     _check(pred, ref)
     return {
         name: {"dice": dice(pred == value, ref == value), "hd95": hd95(pred == value, ref == value, spacing)}

@@ -36,10 +36,11 @@ ATTENTION_SITES = ("encoder", "bottleneck", "decoder")
 
 @dataclass(frozen=True)
 class ArchSettings:
-    """Settings the paper leaves open (config section ``arch``)."""
+    """Settings the paper leaves open (config section ``arch``), and the data's channel and class
+    counts (from the data set, never from the config)."""
 
-    in_channels: int = 1
-    num_classes: int = 4
+    in_channels: int
+    num_classes: int
     growth: float = 2.0  # channel multiplier per stage
     dilations: tuple[int, ...] = (1, 2, 4)  # bottleneck dilation rates
     bottleneck_kernel: int = 3
@@ -55,7 +56,8 @@ class ArchSettings:
             raise ConfigError(f"arch.growth must be positive, got {self.growth}")
 
     @classmethod
-    def from_config(cls, cfg: Mapping[str, Any], in_channels: int = 1, num_classes: int = 4) -> ArchSettings:
+    def from_config(cls, cfg: Mapping[str, Any], in_channels: int, num_classes: int) -> ArchSettings:
+        """The ``arch`` config section for a data set of ``in_channels`` inputs and ``num_classes`` labels."""
         known = {f.name for f in fields(cls)} - {"in_channels", "num_classes"}
         unknown = sorted(set(cfg) - known)
         if unknown:

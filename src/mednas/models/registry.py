@@ -45,6 +45,16 @@ def cardiac_spec(genotype: Genotype, arch: ArchSettings) -> dict[str, Any]:
     return {"kind": "cardiac", "genotype": genotype.to_dict(), "arch": asdict(arch)}
 
 
+def fit_to_data(spec: Mapping[str, Any], in_channels: int, num_classes: int) -> dict[str, Any]:
+    """``spec`` with the data set's input channels and classes (a baseline's config entry has neither)."""
+    spec = dict(spec)
+    if spec.get("kind") == "cardiac":
+        spec["arch"] = {**spec["arch"], "in_channels": in_channels, "num_classes": num_classes}
+    else:
+        spec |= {"in_channels": in_channels, "num_classes": num_classes}
+    return spec
+
+
 def build_model(spec: Mapping[str, Any]) -> nn.Module:
     """A freshly initialised network for ``spec``."""
     kind = spec.get("kind")
@@ -52,7 +62,11 @@ def build_model(spec: Mapping[str, Any]) -> nn.Module:
         arch = ArchSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in spec["arch"].items()})
         return build_subnet(Genotype(**spec["genotype"]), arch)
     if kind == "unet":
-        return UNet(base=int(spec["base"]), depth=int(spec["depth"]))
+        missing = [k for k in ("in_channels", "num_classes") if k not in spec]
+        if missing:
+            raise ConfigError(f"model spec {dict(spec)} lacks {missing}: a baseline learns them from the data "
+                              "(mednas.models.registry.fit_to_data)")
+        return UNet(int(spec["in_channels"]), int(spec["num_classes"]), base=int(spec["base"]), depth=int(spec["depth"]))
     raise ConfigError(f"model spec: unknown kind {kind!r}; known: cardiac, {', '.join(BASELINES)}")
 
 
@@ -68,7 +82,8 @@ def check_image_size(size: int, space_cfg: Mapping[str, Any], baselines: Mapping
     """Fail when the config read, not in the first training job, if some network of the run
     cannot take ``preprocess.image_size`` inputs (each encoder stage halves the side), or the
     supernet cannot take ``supernet.image_size`` ones."""
-    deepest = cardiac_spec(CardiacSpace.from_config(space_cfg).largest(), ArchSettings())
+    # channel and class counts do not change what input sizes a network takes
+    deepest = cardiac_spec(CardiacSpace.from_config(space_cfg).largest(), ArchSettings(in_channels=1, num_classes=2))
     checks = [("preprocess.image_size", size, "space.layers", input_multiple(deepest))]
     for name, settings in (baselines or {}).items():
         checks.append(("preprocess.image_size", size, f"retrain.baselines.{name}",

@@ -21,7 +21,7 @@ class DoubleConv(nn.Sequential):
 class UNet(nn.Module):
     """Plain U-Net; ``forward(x)`` returns class scores at the input resolution."""
 
-    def __init__(self, in_channels: int = 1, num_classes: int = 4, base: int = 64, depth: int = 4):
+    def __init__(self, in_channels: int, num_classes: int, base: int = 64, depth: int = 4):
         super().__init__()
         chans = [base * 2**i for i in range(depth + 1)]
         self.depth = depth

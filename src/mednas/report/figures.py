@@ -9,14 +9,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mednas.data.volume import STRUCTURES
 from mednas.search.pareto import non_dominated
 
 NUMERIC_GENES = ("filters", "kernel", "layers", "dropout", "res_scale")
 CATEGORICAL_GENES = ("attention", "fusion", "activation")
 ARCHIVE_METRICS = ("dice_mean", "hd95_mean", "params", "flops", "latency_ms")
-# RV, MYO, LV overlay colours (RGB).
-COLOURS = {1: (0.90, 0.20, 0.20), 2: (0.20, 0.80, 0.20), 3: (0.25, 0.45, 1.00)}
+# Overlay colours of labels 1, 2, 3, ... (RGB, named for the legend); more labels cycle.
+PALETTE = (("red", (0.90, 0.20, 0.20)), ("green", (0.20, 0.80, 0.20)), ("blue", (0.25, 0.45, 1.00)),
+           ("yellow", (0.95, 0.85, 0.10)), ("magenta", (0.85, 0.25, 0.85)), ("cyan", (0.10, 0.85, 0.85)),
+           ("orange", (1.00, 0.55, 0.10)), ("purple", (0.50, 0.25, 0.75)))
+
+
+def label_colour(value: int) -> tuple[str, tuple[float, float, float]]:
+    """Name and RGB of label ``value``'s overlay colour (value >= 1)."""
+    return PALETTE[(value - 1) % len(PALETTE)]
+
+
+def dice_label(structures: Sequence[str]) -> str:
+    """Axis label of a mean validation Dice over a data set's structures."""
+    if len(structures) == 1:
+        return f"validation Dice ({structures[0]})"
+    return f"validation Dice (mean of {', '.join(structures)})"
 
 
 def _plt():
@@ -36,7 +49,7 @@ def pareto_mask(cost: np.ndarray, quality: np.ndarray) -> np.ndarray:
 
 
 def plot_pareto(path: str | Path, archives: Mapping[str, pd.DataFrame], models: Mapping[str, Mapping[str, Any]],
-                distance_unit: str) -> None:
+                distance_unit: str, structures: Sequence[str]) -> None:
     """Validation Dice against GFLOPs: every candidate of each search, its front, and the retrained models."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.5, 5))
@@ -56,7 +69,7 @@ def plot_pareto(path: str | Path, archives: Mapping[str, pd.DataFrame], models: 
                     fontsize=8)
     ax.set_xscale("log")
     ax.set_xlabel("GFLOPs per image (2 x MACs, configured input size)")
-    ax.set_ylabel("validation Dice (mean of RV, MYO, LV)")
+    ax.set_ylabel(dice_label(structures))
     ax.set_title("Search archive and fronts; retrained models (star: searched, square: baseline)", fontsize=9)
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
@@ -104,7 +117,8 @@ def plot_correlation(path: str | Path, corr: pd.DataFrame, candidates: int) -> N
     plt.close(fig)
 
 
-def plot_curves(path: str | Path, curves: Mapping[str, pd.DataFrame], distance_unit: str) -> None:
+def plot_curves(path: str | Path, curves: Mapping[str, pd.DataFrame], distance_unit: str,
+                structures: Sequence[str]) -> None:
     """Validation Dice and HD95 per retraining epoch, one line per model."""
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
@@ -112,7 +126,7 @@ def plot_curves(path: str | Path, curves: Mapping[str, pd.DataFrame], distance_u
         style = "-" if name.startswith("nas-") else "--"
         axes[0].plot(df["epoch"], df["val_dice_mean"], style, marker="o", ms=3, label=name)
         axes[1].plot(df["epoch"], df["val_hd95_mean"], style, marker="o", ms=3, label=name)
-    axes[0].set_ylabel("validation Dice (mean of RV, MYO, LV)")
+    axes[0].set_ylabel(dice_label(structures))
     axes[1].set_ylabel(f"validation HD95 ({distance_unit})")
     for ax in axes:
         ax.set_xlabel("epoch")
@@ -135,18 +149,22 @@ def overlay_slices(label: np.ndarray, patients: Sequence[str], count: int) -> li
 
 
 def _overlay(image: np.ndarray, label: np.ndarray) -> np.ndarray:
-    lo, hi = np.percentile(image, (1, 99))
-    grey = np.clip((image - lo) / max(hi - lo, 1e-6), 0, 1)
-    rgb = np.repeat(grey[..., None], 3, axis=-1)
-    for value, colour in COLOURS.items():
+    """``image`` (C, H, W) as RGB (three channels) or grey (the first), ``label`` blended over it."""
+    channels = image if image.shape[0] == 3 else image[:1]
+    lo, hi = np.percentile(channels, (1, 99))
+    scaled = np.clip((channels - lo) / max(hi - lo, 1e-6), 0, 1)
+    rgb = np.moveaxis(scaled, 0, -1) if scaled.shape[0] == 3 else np.repeat(scaled[0][..., None], 3, axis=-1)
+    for value in range(1, int(label.max()) + 1):
         mask = label == value
+        colour = label_colour(value)[1]
         rgb[mask] = 0.5 * rgb[mask] + 0.5 * np.asarray(colour)
     return rgb
 
 
 def plot_overlays(path: str | Path, images: np.ndarray, labels: np.ndarray, predictions: Mapping[str, np.ndarray],
-                  titles: Sequence[str]) -> None:
-    """Rows: test slices; columns: the reference labels, then each model's prediction."""
+                  titles: Sequence[str], structures: Mapping[int, str]) -> None:
+    """Rows: test slices (``images`` (N, C, H, W): one channel in grey, three as RGB); columns: the
+    reference labels, then each model's prediction, coloured by label value."""
     plt = _plt()
     cols = ["reference", *predictions]
     fig, axes = plt.subplots(len(images), len(cols), figsize=(2.2 * len(cols), 2.3 * len(images)), squeeze=False)
@@ -159,7 +177,7 @@ def plot_overlays(path: str | Path, images: np.ndarray, labels: np.ndarray, pred
             if i == 0:
                 axes[i, j].set_title(name, fontsize=8)
         axes[i, 0].set_ylabel(titles[i], fontsize=7)
-    legend = ", ".join(f"{n}: {'red green blue'.split()[k - 1]}" for k, n in STRUCTURES.items())
+    legend = ", ".join(f"{n}: {label_colour(k)[0]}" for k, n in structures.items())
     fig.suptitle(f"Test slices ({legend})", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=100, format="png")

@@ -18,7 +18,7 @@ from mednas.data.slices import load_slices
 from mednas.errors import DataError
 from mednas.evaluate.testset import per_patient
 from mednas.report import figures
-from mednas.report.tables import TABLE2_COLUMNS, TABLE3_COLUMNS, best_searched, table2_rows, table3_rows
+from mednas.report.tables import TABLE3_COLUMNS, best_searched, table2_rows, table3_rows
 from mednas.train.retrain import load_model
 from mednas.train.validation import predict_slices
 
@@ -36,15 +36,16 @@ def _per_patient(path: str | Path) -> dict[str, dict[str, float]]:
     return {m: per_patient(rows, m) for m in ("dice", "hd95")}
 
 
-def run_tables(summary_paths: Mapping[str, str], per_case_paths: Mapping[str, str], paper_table2: str,
-               paper_table3: str, dataset: str, outputs: Mapping[str, str]) -> dict[str, Any]:
-    """Write ``table2.csv`` (measured rows, then the paper's) and ``table3.csv`` (paired tests) together."""
+def run_tables(summary_paths: Mapping[str, str], per_case_paths: Mapping[str, str], paper_table2: str | None,
+               paper_table3: str | None, dataset: str, outputs: Mapping[str, str]) -> dict[str, Any]:
+    """Write ``table2.csv`` (measured rows, then the paper's where given) and ``table3.csv`` (paired
+    tests) together."""
     summaries = {m: _read_json(p) for m, p in summary_paths.items()}
-    rows2 = table2_rows(summaries, summary_paths, dataset, paper_table2)
+    rows2, columns2 = table2_rows(summaries, summary_paths, dataset, paper_table2)
     best = best_searched(summaries)
     rows3 = table3_rows({m: _per_patient(p) for m, p in per_case_paths.items()}, best, paper_table3)
     with atomic_outputs([outputs["table2"], outputs["table3"]]) as (t2, t3):
-        write_rows(t2, rows2, TABLE2_COLUMNS)
+        write_rows(t2, rows2, columns2)
         write_rows(t3, rows3, TABLE3_COLUMNS)
     log.info("table2: %d measured + %d paper rows; table3 against %s", len(summaries), len(rows2) - len(summaries),
              best)
@@ -72,10 +73,10 @@ def run_figures(archive_paths: Mapping[str, str], summary_paths: Mapping[str, st
     titles = [f"{test.case_id[i]} slice {int(test.slice_index[i])}" for i in idx]
     paths = [outputs[k] for k in ("pareto", "correlation", "correlation_csv", "curves", "overlays")]
     with atomic_outputs(paths) as (t_pareto, t_corr, t_corr_csv, t_curves, t_overlays):
-        figures.plot_pareto(t_pareto, archives, summaries, unit)
+        figures.plot_pareto(t_pareto, archives, summaries, unit, list(test.structures.values()))
         merged = pd.concat(archives.values(), ignore_index=True)
         corr = figures.design_factor_correlation(merged)
         figures.plot_correlation(t_corr, corr, int(merged["key"].nunique()))
         corr.round(4).to_csv(t_corr_csv, index_label="factor")
-        figures.plot_curves(t_curves, curves, unit)
-        figures.plot_overlays(t_overlays, test.image[idx], test.label[idx], predictions, titles)
+        figures.plot_curves(t_curves, curves, unit, list(test.structures.values()))
+        figures.plot_overlays(t_overlays, test.image[idx], test.label[idx], predictions, titles, test.structures)

@@ -3,11 +3,16 @@
 Measured and reported rows share the paper's columns but never a row: a reported number is
 copied from ``config/paper/*.csv`` unchanged and marked ``source=paper``; a measured number
 comes from a ``summary.json`` of this run and is marked ``source=measured``.
+
+Per-structure columns are named for the data set's labels (``dsc_<label>``, ``hd95_<label>``);
+a paper table, where given, must report the same structures (CardiacNAS's MYO, RV, LV map from
+ACDC's label names) and sets their order.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,12 +21,12 @@ from mednas.errors import DataError
 from mednas.models.registry import BASELINES
 from mednas.report.stats import paired_tests
 
-# The paper's columns, in config/paper/cardiacnas_table2.csv's order.
-TABLE2_PAPER_COLUMNS = ("method", "mode", "dsc_myo", "dsc_rv", "dsc_lv", "dsc_avg", "hd95_myo", "hd95_rv", "hd95_lv",
-                        "hd95_avg", "params_m", "gflops", "gpu_days", "source", "dataset", "distance_unit", "reference")
+# Table II's columns around the per-structure ones (a paper's table has these and dsc_/hd95_ ones).
+TABLE2_LEAD_COLUMNS = ("method", "mode")
+TABLE2_TAIL_COLUMNS = ("params_m", "gflops", "gpu_days", "source", "dataset", "distance_unit", "reference")
 # What this run adds for its own rows (empty on the paper's rows).
-TABLE2_EXTRA_COLUMNS = ("model", "input_size", "gmacs_at_224", "latency_ms", "device_days", "devices", "test_patients")
-TABLE2_COLUMNS = TABLE2_PAPER_COLUMNS + TABLE2_EXTRA_COLUMNS
+TABLE2_EXTRA_COLUMNS = ("model", "input_size", "gmacs_at_224", "latency_ms", "device_days", "devices", "test_patients",
+                        "distance_convention")
 
 TABLE3_PAPER_COLUMNS = ("method", "dsc_avg", "t_statistic", "p_value", "significance", "source", "reference")
 TABLE3_COLUMNS = ("method", "model", "reference_model", "metric", "n_patients", "model_mean", "reference_mean",
@@ -29,7 +34,43 @@ TABLE3_COLUMNS = ("method", "model", "reference_model", "metric", "n_patients", 
                   "wilcoxon_p_value", "rank_biserial", "note", "source", "reference")
 
 STRATEGY_MODE = {"ga": "Evolutionary", "nsga2": "Evolutionary", "moead_sa": "Evolutionary", "random": "Random search"}
-STRUCTURE_COLUMNS = {"MYO": "myo", "RV": "rv", "LV": "lv"}
+
+
+def column_slug(structure: str) -> str:
+    """A label name as a column suffix: ``MYO`` -> ``myo``, ``left atrium`` -> ``left_atrium``."""
+    slug = re.sub(r"[^0-9a-z]+", "_", structure.lower()).strip("_")
+    if not slug:
+        raise DataError(f"label name {structure!r} has no letter or digit to name a table column")
+    return slug
+
+
+def paper_structures(paper_columns: Sequence[str]) -> list[str]:
+    """The per-structure column suffixes of a paper table, in its order (``dsc_avg`` excluded)."""
+    return [c[4:] for c in paper_columns if c.startswith("dsc_") and c != "dsc_avg"]
+
+
+def table2_columns(structures: Sequence[str], paper_path: str | Path | None = None) -> tuple[str, ...]:
+    """Table II's columns for a data set's ``structures`` (label names), in the paper table's
+    structure order where one is given (which must then report exactly these structures)."""
+    slugs = [column_slug(s) for s in structures]
+    if len(set(slugs)) != len(slugs):
+        raise DataError(f"label names {list(structures)} give the same table column twice ({slugs})")
+    if paper_path is not None:
+        with open(paper_path, newline="") as fh:
+            header = next(csv.reader(fh), [])
+        paper = paper_structures(header)
+        if sorted(paper) != sorted(slugs):
+            raise DataError(f"{paper_path}: the paper reports structures {paper}, the data set's labels are "
+                            f"{slugs}: a paper's rows belong only beside the same structures (config key "
+                            "report.paper_table2; null for none)")
+        slugs = paper
+    return (*TABLE2_LEAD_COLUMNS, *(f"dsc_{s}" for s in slugs), "dsc_avg", *(f"hd95_{s}" for s in slugs),
+            "hd95_avg", *TABLE2_TAIL_COLUMNS, *TABLE2_EXTRA_COLUMNS)
+
+
+def paper_columns_of(columns: Sequence[str]) -> tuple[str, ...]:
+    """The columns a paper's Table II file holds: all but this run's extras."""
+    return tuple(c for c in columns if c not in TABLE2_EXTRA_COLUMNS)
 
 
 def read_paper_rows(path: str | Path, columns: Sequence[str]) -> list[dict[str, str]]:
@@ -75,11 +116,11 @@ def measured_row(summary: Mapping[str, Any], dataset: str, reference: str) -> di
     """One Table II row from an evaluate ``summary.json``: Dice in %, HD95 in the data's unit."""
     method, mode = model_method(summary["model"])
     row: dict[str, Any] = {"method": method, "mode": mode}
-    for name, col in STRUCTURE_COLUMNS.items():
-        row[f"dsc_{col}"] = _r(100 * summary[f"dice_{name}"], 2)
+    for name in summary["structures"]:
+        row[f"dsc_{column_slug(name)}"] = _r(100 * summary[f"dice_{name}"], 2)
     row["dsc_avg"] = _r(100 * summary["dice_mean"], 2)
-    for name, col in STRUCTURE_COLUMNS.items():
-        row[f"hd95_{col}"] = _r(summary[f"hd95_{name}"], 2)
+    for name in summary["structures"]:
+        row[f"hd95_{column_slug(name)}"] = _r(summary[f"hd95_{name}"], 2)
     row["hd95_avg"] = _r(summary["hd95_mean"], 2)
     row |= {
         "params_m": _r(summary["params"] / 1e6, 4), "gflops": _r(summary["gflops"], 4),
@@ -89,16 +130,25 @@ def measured_row(summary: Mapping[str, Any], dataset: str, reference: str) -> di
         "gmacs_at_224": _r(summary["gmacs_at_paper_size"], 4) if summary["paper_image_size"] == 224 else "",
         "latency_ms": _r(summary["latency_ms"], 3), "device_days": _sig(summary["device_days"], 4),
         "devices": " ".join(summary["devices"]), "test_patients": len(summary["test_patients"]),
+        "distance_convention": summary["distance_convention"],
     }
     return row
 
 
 def table2_rows(summaries: Mapping[str, Mapping[str, Any]], summary_paths: Mapping[str, str], dataset: str,
-                paper_path: str | Path) -> list[dict[str, Any]]:
-    """Measured rows (in the order given), then the paper's rows unchanged."""
+                paper_path: str | Path | None) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+    """Measured rows (in the order given), then the paper's rows unchanged (none without a paper
+    table); and the table's columns."""
+    structures = {tuple(s["structures"]) for s in summaries.values()}
+    if len(structures) != 1:
+        raise DataError(f"the models were evaluated on different label sets: {sorted(structures)}")
+    columns = table2_columns(structures.pop(), paper_path)
     rows = [measured_row(s, dataset, str(summary_paths[m])) for m, s in summaries.items()]
-    paper = read_paper_rows(paper_path, TABLE2_PAPER_COLUMNS)
-    return rows + [{**{c: "" for c in TABLE2_COLUMNS}, **r} for r in paper]
+    rows = [{c: r.get(c, "") for c in columns} for r in rows]  # the paper's structure order
+    if paper_path is None:
+        return rows, columns
+    paper = read_paper_rows(paper_path, paper_columns_of(columns))
+    return rows + [{**{c: "" for c in columns}, **r} for r in paper], columns
 
 
 def best_searched(summaries: Mapping[str, Mapping[str, Any]]) -> str:
@@ -125,7 +175,7 @@ def single_pair(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
 
 
 def table3_rows(per_patient: Mapping[str, Mapping[str, Mapping[str, float]]], reference_model: str,
-                paper_path: str | Path) -> list[dict[str, Any]]:
+                paper_path: str | Path | None) -> list[dict[str, Any]]:
     """Paired tests of each model against ``reference_model`` on per-patient Dice (%) and HD95.
 
     ``per_patient[model][metric][patient]``; metric ``dice`` (fraction) or ``hd95``.
@@ -152,7 +202,7 @@ def table3_rows(per_patient: Mapping[str, Mapping[str, Mapping[str, float]]], re
                 "rank_biserial": res["rank_biserial"], "note": res["note"], "source": "measured",
                 "reference": "per_case.csv of both models, per-patient mean over volumes and structures",
             })
-    paper = read_paper_rows(paper_path, TABLE3_PAPER_COLUMNS)
+    paper = read_paper_rows(paper_path, TABLE3_PAPER_COLUMNS) if paper_path is not None else []
     for r in paper:
         rows.append({**{c: "" for c in TABLE3_COLUMNS}, "method": r["method"], "metric": "dsc_avg",
                      "model_mean": r["dsc_avg"], "t_statistic": r["t_statistic"], "t_p_value": r["p_value"],

@@ -115,8 +115,8 @@ class FitResult:
 
 
 def slices_to_tensors(data: SliceSet, device: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Images (N, 1, H, W) float32 and labels (N, H, W) int64; kept on ``device`` (the sets are small)."""
-    return (torch.from_numpy(data.image)[:, None].to(device),
+    """Images (N, C, H, W) float32 and labels (N, H, W) int64; kept on ``device`` (the sets are small)."""
+    return (torch.from_numpy(data.image).to(device),
             torch.from_numpy(data.label.astype("int64")).to(device))
 
 

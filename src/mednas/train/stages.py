@@ -32,10 +32,10 @@ def run_train_supernet(train_path: str, val_path: str, space_cfg: Mapping, arch_
                        out_curve: str) -> list[dict[str, Any]]:
     """Train the supernet, write ``supernet.pt`` and ``curve.csv`` together, drop the checkpoint."""
     space = CardiacSpace.from_config(space_cfg)
-    arch = ArchSettings.from_config(arch_cfg)
+    train, val = load_slices(train_path), load_slices(val_path)
+    arch = ArchSettings.from_config(arch_cfg, train.labels.in_channels, train.labels.num_classes)
     settings = TrainSettings.from_config(train_cfg, epochs=int(supernet_cfg["epochs"]),
                                          steps_per_epoch=supernet_cfg.get("steps_per_epoch"))
-    train, val = load_slices(train_path), load_slices(val_path)
     if supernet_cfg.get("image_size") is not None:
         # A reduced-resolution proxy (EcoNAS, Zhou et al. 2020): where full-size sandwich steps are
         # too slow for the supernet to learn anything in the budget, more steps on smaller inputs.
@@ -68,11 +68,13 @@ def run_retrain(model_name: str, spec: Mapping[str, Any], train_path: str, val_p
                 out_curve: str) -> list[dict[str, Any]]:
     """Retrain one model with the shared optimiser and budget; write ``model.pt`` and ``curve.csv`` together."""
     from mednas.cost.complexity import count_params
+    from mednas.models.registry import fit_to_data
     from mednas.train.retrain import retrain, save_model
 
     settings = TrainSettings.from_config(train_cfg, epochs=int(retrain_cfg["epochs"]),
                                          steps_per_epoch=retrain_cfg.get("steps_per_epoch"))
     train, val = load_slices(train_path), load_slices(val_path)
+    spec = fit_to_data(spec, train.labels.in_channels, train.labels.num_classes)
     fp = fingerprint(model_name, dict(spec), dict(train_cfg), dict(retrain_cfg), seed, sha256_file(train_path),
                      sha256_file(val_path))
     Path(checkpoint).parent.mkdir(parents=True, exist_ok=True)

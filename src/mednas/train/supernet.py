@@ -35,7 +35,7 @@ def sandwich(space: CardiacSpace, rng: random.Random, n_random: int) -> list[Gen
 def calibration_batches(data: SliceSet, device: str, batch_size: int, n_batches: int, seed: int) -> list[torch.Tensor]:
     """A fixed, seeded set of un-augmented training batches for BN recalibration."""
     order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed)).numpy()
-    return [torch.from_numpy(data.image[order[i * batch_size:(i + 1) * batch_size]])[:, None].to(device)
+    return [torch.from_numpy(data.image[order[i * batch_size:(i + 1) * batch_size]]).to(device)
             for i in range(min(n_batches, max(1, len(data) // batch_size)))]
 
 
