@@ -1,4 +1,4 @@
-"""``mednas`` command line: ``audit`` and ``phantom``."""
+"""``mednas`` command line: ``audit``, ``phantom`` and ``check-data``."""
 
 from __future__ import annotations
 
@@ -42,6 +42,18 @@ def cmd_phantom(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_data(args: argparse.Namespace) -> int:
+    from mednas.data.check import check_dataset, count_cases, format_report
+
+    problems = check_dataset(args.folder)
+    if problems:
+        print(format_report(problems))
+        print(f"{len(problems)} problem(s) in {args.folder}")
+        return 1
+    print(f"{args.folder}: no problems found ({count_cases(args.folder)} cases)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mednas", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -55,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--patients", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_phantom)
+    c = sub.add_parser("check-data", help="check a data set in nnU-Net v2 raw layout, reporting every problem; "
+                                          "exit 1 on any")
+    c.add_argument("folder", help="the data set folder (dataset.json, imagesTr, labelsTr, optional splits.json)")
+    c.set_defaults(func=cmd_check_data)
     return parser
 
 

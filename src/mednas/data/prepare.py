@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from mednas.atomic import atomic_outputs
+from mednas.data.check import check_dataset, format_report
 from mednas.data.preprocess import PreprocessSettings, build_splits, save_npz
 from mednas.data.sources import dataset_name, load_volumes, resolve_split
 from mednas.data.splits import SPLITS
+from mednas.errors import DataError
 
 
 def settings_from_config(cfg: Mapping[str, Any]) -> PreprocessSettings:
@@ -34,8 +36,14 @@ def prepare_dataset(
     """Write ``outputs['train'|'val'|'test']`` (.npz) and ``outputs['summary']`` (data.json).
 
     Everything is loaded and checked before anything is written, and all four files
-    appear together or not at all. Returns the summary.
+    appear together or not at all; an nnU-Net raw set first passes ``mednas check-data``'s
+    checks, every problem reported at once. Returns the summary.
     """
+    if dataset_cfg["kind"] == "nnunet_raw":
+        problems = check_dataset(raw_dir)
+        if problems:
+            raise DataError(f"{raw_dir}: {len(problems)} problem(s) in the data set (as `mednas check-data` "
+                            f"reports them):\n{format_report(problems)}")
     raw = load_volumes(dataset_cfg["kind"], raw_dir, dataset_cfg.get("phases") or None)
     volumes = raw.volumes
     patients = sorted({v.patient for v in volumes})
