@@ -120,3 +120,41 @@ def test_channel_count_must_match_the_files(tmp_path):
     with pytest.raises(DataError, match=r"case_000_0000.png: 3 input channel\(s\), but dataset.json's channel_names "
                                         r"declares 1"):
         load_nnunet_raw(root)
+
+
+@pytest.mark.slow
+def test_whole_dag_on_a_generated_rgb_png_set(tmp_path):
+    """Only config changes: a one-label RGB PNG set through search, retraining, evaluation, tables and
+    figures; its tables show its own label, no cardiac structure, and no paper rows."""
+    from workflow_util import mednas, snakemake, write_config
+
+    root = write_nnunet_dataset(tmp_path / "Dataset501_Dots", ["polyp"], ["R", "G", "B"], n_cases=12,
+                                shape=(1, 40, 40), ending=".png", name="Dots")
+    cfg = write_config(
+        tmp_path, device="cpu",
+        dataset={"kind": "nnunet_raw", "path": str(root)},
+        split={"source": "fractions", "fractions": {"train": 0.5, "val": 0.25, "test": 0.25}},
+        preprocess={"image_size": 32, "fit": "resize", "target_spacing": None},
+        space={"filters": [4, 6], "kernels": [1, 3], "layers": [2, 3], "activations": ["relu", "elu"]},
+        train={"batch_size": 4, "lr": 0.01, "val_batch_size": 16},
+        supernet={"epochs": 1, "steps_per_epoch": 3, "sandwich_random": 1, "bn_recal_batches": 2},
+        latency={"rounds": 1, "warmup": 1, "repeats": 1, "filter_points": 2, "overhead_genotypes": 1,
+                 "check_genotypes": 3},
+        search={"strategies": ["nsga2"], "population": 3, "generations": 2, "budgets": {"flops": None}},
+        retrain={"epochs": 2, "steps_per_epoch": 3, "baselines": {"unet": {"base": 4, "depth": 2}}},
+        report={"overlay_slices": 2, "paper_table2": None, "paper_table3": None},
+    )
+    res = snakemake(tmp_path, "results/mini/table2.csv", "results/mini/fig_overlays.png", "--configfile", str(cfg),
+                    timeout=600)
+    assert res.returncode == 0, res.stderr[-4000:]
+    with open(tmp_path / "results" / "mini" / "table2.csv", newline="") as fh:
+        table = list(csv.DictReader(fh))
+    assert [r["model"] for r in table] == ["nas-nsga2", "unet"] and {r["source"] for r in table} == {"measured"}
+    columns = list(table[0])
+    assert "dsc_polyp" in columns and "hd95_polyp" in columns
+    assert not any(c.endswith(("_rv", "_myo", "_lv")) for c in columns)
+    assert {r["dataset"] for r in table} == {"Dots"} and {r["distance_unit"] for r in table} == {"pixel"}
+    lut = json.loads((tmp_path / "results" / "mini" / "latency" / "lut_check.json").read_text())
+    assert (lut["in_channels"], lut["num_classes"]) == (3, 2)
+    audit = mednas(tmp_path, "audit", "results/mini/table2.csv")
+    assert audit.returncode == 0, audit.stdout[-2000:]

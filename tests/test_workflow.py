@@ -33,7 +33,7 @@ def test_outputs_and_sidecars(built):
     raw_rec = json.loads((work / "resources" / "mini" / "raw.prov.json").read_text())
     assert raw_rec["rule"] == "make_phantom" and raw_rec["params"] == {"patients": 4, "seed": 1}
     train = np.load(data / "train.npz")
-    assert train["image"].shape[1:] == (64, 64)
+    assert train["image"].shape[1:] == (1, 64, 64)
     assert (work / "logs" / "mini" / "prepare.log").read_text().count("patients") == 3
     # No temporary files left behind anywhere.
     assert not [p for p in (work / "results").rglob(".tmp-*")]

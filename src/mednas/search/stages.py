@@ -45,7 +45,7 @@ def objective_scales(space: CardiacSpace, arch: ArchSettings, image_size: int, t
     costs = [genotype_cost(g, arch, image_size) for g in shapes]
     latency = max(table.predict(replace(g, activation=act), arch, device, image_size)
                   for g in shapes for act in space.activations)
-    diag = max(volume_diagonal((rows.stop - rows.start, *val.image.shape[1:]), spacing)
+    diag = max(volume_diagonal((rows.stop - rows.start, *val.label.shape[1:]), spacing)
                for _, rows, spacing in val.volumes())
     return {"params": max(c["params"] for c in costs), "flops": max(c["flops"] for c in costs),
             "latency_ms": latency, "hd95_mean": diag}

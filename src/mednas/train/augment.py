@@ -29,7 +29,7 @@ class AugmentSettings:
 
 
 def augment_batch(x: torch.Tensor, y: torch.Tensor, s: AugmentSettings, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """Augment images ``x`` (B, 1, H, W) and labels ``y`` (B, H, W) with one random draw per sample.
+    """Augment images ``x`` (B, C, H, W) and labels ``y`` (B, H, W) with one random draw per sample.
 
     Geometry is shared by image (bilinear) and label (nearest); ``gen`` is a CPU generator so
     that a run is reproducible whatever the device.
