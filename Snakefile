@@ -29,24 +29,8 @@ include: "workflow/rules/retrain.smk"
 include: "workflow/rules/report.smk"
 
 
+# Every experiment of the config (each of `experiments`, or the one `experiment`), whole.
 rule all:
     default_target: True
     input:
-        expand("results/{exp}/config.yaml", exp=EXP),
-        expand(
-            "results/{exp}/data/{name}",
-            exp=EXP,
-            name=["train.npz", "val.npz", "test.npz", "data.json"],
-        ),
-        expand("results/{exp}/supernet/{name}", exp=EXP, name=["supernet.pt", "curve.csv"]),
-        expand("results/{exp}/latency/{name}", exp=EXP, name=["lut.csv", "lut_check.csv", "lut_check.json", "lut_check.png"]),
-        expand(
-            "results/{exp}/search/{strategy}/{name}",
-            exp=EXP,
-            strategy=STRATEGIES,
-            name=["archive.csv", "pareto.csv", "hypervolume.csv", "chosen.json", "cost.json"],
-        ),
-        expand("results/{exp}/models/{model}/{name}", exp=EXP, model=MODELS, name=["per_case.csv", "summary.json"]),
-        expand("results/{exp}/{name}", exp=EXP, name=["table2.csv", "table3.csv"]),
-        expand("results/{exp}/fig_{name}", exp=EXP,
-               name=["pareto.png", "correlation.png", "correlation.csv", "curves.png", "overlays.png"]),
+        [path for exp in EXPERIMENTS for path in experiment_outputs(exp)],

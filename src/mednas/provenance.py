@@ -25,6 +25,7 @@ from typing import Any
 
 from mednas.atomic import write_text_atomic
 from mednas.errors import ProvenanceError
+from mednas.experiments import experiment_configs
 from mednas.orphan import OrphanGuard
 
 SUFFIX = ".prov.json"
@@ -231,7 +232,9 @@ def snakemake_step(
         raise
     outputs = [o for o in smk.output if not str(o).endswith(SUFFIX)]
     params = {k: v for k, v in smk.params.items()}
-    config = {k: smk.config.get(k) for k in config_keys}
+    # the job's own experiment's settings, where the config holds several (mednas.experiments)
+    exp_config = experiment_configs(smk.config)[smk.wildcards.exp] if "exp" in smk.wildcards.keys() else smk.config
+    config = {k: exp_config.get(k) for k in config_keys}
     write_records(outputs, rule=smk.rule, inputs=list(smk.input), params=params, config=config,
                   seed=seed, device=device, started=started)
 

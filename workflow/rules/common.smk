@@ -4,17 +4,47 @@ import re
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
 
-from mednas.models.registry import BASELINES, baseline_spec, check_image_size
 from mednas.data.sources import dataset_labels, dataset_name
+from mednas.experiments import experiment_configs
+from mednas.models.registry import BASELINES, baseline_spec, check_image_size
 from mednas.provenance import expand_inputs
 
-EXP = config["experiment"]
 CONDA_ENV = "../../envs/mednas.yaml"
+
+# Every experiment of the config, by name: `experiments` (name -> settings over the shared
+# keys), or the one experiment the `experiment` key names. Each is checked on its own, so a
+# misspelt key inside an experiment's settings stops the run too.
+EXPERIMENTS = experiment_configs(config)
+for _cfg in EXPERIMENTS.values():
+    validate(_cfg, os.path.join(workflow.basedir, "config", "schema.yaml"))
 
 
 wildcard_constraints:
-    exp=re.escape(EXP),
+    exp="|".join(map(re.escape, EXPERIMENTS)),
+
+
+def setting(*keys):
+    """A rule param or resource: the value at ``keys`` in the config of the job's experiment."""
+
+    def get(wildcards, **_):
+        value = EXPERIMENTS[wildcards.exp]
+        for key in keys:
+            value = value[key]
+        return value
+
+    return get
+
+
+def strategies(exp):
+    """The search strategies an experiment runs (one search and one retrained model each)."""
+    return list(EXPERIMENTS[exp]["search"]["strategies"])
+
+
+def models(exp):
+    """Every model an experiment retrains and evaluates: nas-<strategy>, then the baselines."""
+    return [f"nas-{s}" for s in strategies(exp)] + list(EXPERIMENTS[exp]["retrain"]["baselines"])
 
 
 def with_prov(**outputs):
@@ -32,21 +62,23 @@ def dataset_input(wildcards):
     stamp, not the folder's, and must still make `prepare` rerun. The phantom's files are known
     once its checkpoint has run (Snakemake dates a directory output by its own time stamp file,
     which an edit inside does not touch)."""
-    ds = config["dataset"]
+    cfg = EXPERIMENTS[wildcards.exp]
+    ds = cfg["dataset"]
     if ds["kind"] == "phantom":
         raw = checkpoints.make_phantom.get(exp=wildcards.exp).output.raw
         return {"raw": raw, "files": [str(p) for p in expand_inputs([raw])]}
     # dataset.path was checked when the workflow was read (_dataset_name)
     inputs = {"raw": ds["path"], "files": [str(p) for p in expand_inputs([ds["path"]])]}
-    split_file = config["split"].get("file")
-    if config["split"].get("source") == "file" and split_file:
+    split_file = cfg["split"].get("file")
+    if cfg["split"].get("source") == "file" and split_file:
         inputs["split"] = split_file
     return inputs
 
 
-# GPU rules ask for one GPU unless the config pins the CPU; `--resources gpu=1` (local
-# profile) then keeps two GPU jobs from sharing a card, and SLURM turns it into --gpus=1.
-GPU = 0 if config.get("device", "auto") == "cpu" else 1
+def gpu(wildcards, **_):
+    """GPU rules ask for one GPU unless the experiment pins the CPU; `--resources gpu=1` (local
+    profile) then keeps two GPU jobs from sharing a card, and SLURM turns it into --gpus=1."""
+    return 0 if EXPERIMENTS[wildcards.exp].get("device", "auto") == "cpu" else 1
 
 
 def search_inputs(wildcards):
@@ -56,26 +88,20 @@ def search_inputs(wildcards):
         "val": f"results/{wildcards.exp}/data/val.npz",
         "lut": f"results/{wildcards.exp}/latency/lut.csv",
     }
-    if config["search"]["evaluator"] == "inherit":
+    if EXPERIMENTS[wildcards.exp]["search"]["evaluator"] == "inherit":
         inputs["supernet"] = f"results/{wildcards.exp}/supernet/supernet.pt"
     return inputs
 
 
-def latency_threads():
+def latency_threads(wildcards, **_):
     """latency.job_threads, else every core of a local run, so that no job runs beside the
     measurement; under a cluster executor (no --cores) 1, which the profile's set-threads overrides."""
-    if config["latency"]["job_threads"]:
-        return config["latency"]["job_threads"]
+    if EXPERIMENTS[wildcards.exp]["latency"]["job_threads"]:
+        return EXPERIMENTS[wildcards.exp]["latency"]["job_threads"]
     try:
         return workflow.cores
     except WorkflowError:
         return 1
-
-
-for _name, _settings in config["retrain"]["baselines"].items():
-    baseline_spec(_name, _settings)  # an unknown baseline or setting stops the run before any job
-check_image_size(config["preprocess"]["image_size"], config["space"], config["retrain"]["baselines"],
-                 config["supernet"].get("image_size"))
 
 
 def retrain_inputs(wildcards):
@@ -86,8 +112,9 @@ def retrain_inputs(wildcards):
     }
     if wildcards.model.startswith("nas-"):
         inputs["chosen"] = f"results/{wildcards.exp}/search/{wildcards.model[4:]}/chosen.json"
-    elif wildcards.model not in config["retrain"]["baselines"]:
-        raise ValueError(f"model '{wildcards.model}' is not in config key retrain.baselines")
+    elif wildcards.model not in EXPERIMENTS[wildcards.exp]["retrain"]["baselines"]:
+        raise ValueError(f"model '{wildcards.model}' is not in config key retrain.baselines of experiment "
+                         f"'{wildcards.exp}'")
     return inputs
 
 
@@ -103,30 +130,56 @@ def evaluate_inputs(wildcards):
     return inputs
 
 
-# Table II's data set column: the phantom's, ACDC's or the name in an nnU-Net raw dataset.json
-# (prepare records the same name in data.json). Also where dataset.path is checked, once.
-def _dataset_name():
-    ds = config["dataset"]
+def _check_dataset_path(cfg):
+    """dataset.path, checked once when the workflow is read."""
+    ds = cfg["dataset"]
     if ds["kind"] != "phantom":
         if not ds.get("path"):
-            raise ValueError(f"config key dataset.path is required when dataset.kind is '{ds['kind']}'")
+            raise ValueError(f"experiment '{cfg['experiment']}': config key dataset.path is required when "
+                             f"dataset.kind is '{ds['kind']}'")
         if not Path(ds["path"]).is_dir():
-            raise ValueError(f"dataset.path: {ds['path']} is not a folder (dataset.kind is '{ds['kind']}')")
-    return dataset_name(ds["kind"], ds.get("path") or "")
+            raise ValueError(f"experiment '{cfg['experiment']}': dataset.path: {ds['path']} is not a folder "
+                             f"(dataset.kind is '{ds['kind']}')")
 
 
-DATASET_NAME = _dataset_name()
-# Labels and input channels, from the data set's description: rules that build networks before
-# any data are prepared (the latency table) take them as params, so a new label set reruns them.
-LABELS = dataset_labels(config["dataset"]["kind"], config["dataset"].get("path") or "")
+# Per experiment, before any job: the data set's name (Table II's data set column; prepare
+# records the same in data.json) and its labels and input channels, from its description (rules
+# that build networks before any data are prepared, the latency table, take them as params, so a
+# new label set reruns them); every baseline and input size checked.
+DATASET_NAME, LABELS = {}, {}
+for _exp, _cfg in EXPERIMENTS.items():
+    _check_dataset_path(_cfg)
+    _ds = _cfg["dataset"]
+    DATASET_NAME[_exp] = dataset_name(_ds["kind"], _ds.get("path") or "")
+    LABELS[_exp] = dataset_labels(_ds["kind"], _ds.get("path") or "")
+    for _name, _settings in _cfg["retrain"]["baselines"].items():
+        baseline_spec(_name, _settings)  # an unknown baseline or setting stops the run before any job
+    check_image_size(_cfg["preprocess"]["image_size"], _cfg["space"], _cfg["retrain"]["baselines"],
+                     _cfg["supernet"].get("image_size"))
 
 
-def paper_table(key):
-    """A paper table named in the config (None where it names none); relative paths are read from
-    the Snakefile's folder."""
-    path = config["report"][key]
-    if path is None:
-        return None
-    return path if os.path.isabs(path) else os.path.join(workflow.basedir, path)
+def paper_tables(wildcards):
+    """The paper's tables an experiment names (none where it names null); relative paths are read
+    from the Snakefile's folder."""
+    out = {}
+    for key in ("paper_table2", "paper_table3"):
+        path = EXPERIMENTS[wildcards.exp]["report"][key]
+        if path is not None:
+            out[key] = path if os.path.isabs(path) else os.path.join(workflow.basedir, path)
+    return out
 
 
+def experiment_outputs(exp):
+    """Everything `rule all` builds for one experiment."""
+    base = f"results/{exp}"
+    out = [f"{base}/config.yaml"]
+    out += [f"{base}/data/{n}" for n in ("train.npz", "val.npz", "test.npz", "data.json")]
+    out += [f"{base}/supernet/{n}" for n in ("supernet.pt", "curve.csv")]
+    out += [f"{base}/latency/{n}" for n in ("lut.csv", "lut_check.csv", "lut_check.json", "lut_check.png")]
+    out += [f"{base}/search/{s}/{n}" for s in strategies(exp)
+            for n in ("archive.csv", "pareto.csv", "hypervolume.csv", "chosen.json", "cost.json")]
+    out += [f"{base}/models/{m}/{n}" for m in models(exp) for n in ("per_case.csv", "summary.json")]
+    out += [f"{base}/{n}" for n in ("table2.csv", "table3.csv")]
+    out += [f"{base}/fig_{n}" for n in ("pareto.png", "correlation.png", "correlation.csv", "curves.png",
+                                        "overlays.png")]
+    return out

@@ -8,8 +8,8 @@ checkpoint make_phantom:
         raw=directory("resources/{exp}/raw"),
         raw_prov="resources/{exp}/raw.prov.json",
     params:
-        patients=config["dataset"]["phantom"]["patients"],
-        seed=config["dataset"]["phantom"]["seed"],
+        patients=setting("dataset", "phantom", "patients"),
+        seed=setting("dataset", "phantom", "seed"),
     log:
         "logs/{exp}/make_phantom.log",
     conda:
@@ -29,9 +29,9 @@ rule prepare:
             summary="results/{exp}/data/data.json",
         ),
     params:
-        dataset=config["dataset"],
-        split=config["split"],
-        preprocess=config["preprocess"],
+        dataset=setting("dataset"),
+        split=setting("split"),
+        preprocess=setting("preprocess"),
     log:
         "logs/{exp}/prepare.log",
     conda:
@@ -45,8 +45,8 @@ rule effective_config:
     output:
         **with_prov(config="results/{exp}/config.yaml"),
     params:
-        # The whole config as a param: Snakemake reruns the rule when any key changes.
-        config=json.dumps(config, sort_keys=True, default=str),
+        # The experiment's whole config as a param: Snakemake reruns the rule when any key changes.
+        config=lambda wildcards: json.dumps(EXPERIMENTS[wildcards.exp], sort_keys=True, default=str),
     log:
         "logs/{exp}/effective_config.log",
     conda:

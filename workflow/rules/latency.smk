@@ -10,17 +10,17 @@ rule measure_latency:
             plot=report("results/{exp}/latency/lut_check.png", caption="../report/lut_check.rst", category="Latency"),
         ),
     params:
-        space=config["space"],
-        arch=config["arch"],
-        latency=config["latency"],
-        image_size=config["preprocess"]["image_size"],
-        in_channels=LABELS.in_channels,
-        num_classes=LABELS.num_classes,
-        device=config["device"],
+        space=setting("space"),
+        arch=setting("arch"),
+        latency=setting("latency"),
+        image_size=setting("preprocess", "image_size"),
+        in_channels=lambda wildcards: LABELS[wildcards.exp].in_channels,
+        num_classes=lambda wildcards: LABELS[wildcards.exp].num_classes,
+        device=setting("device"),
     # All cores by default: a job running beside the measurement would distort its timings.
-    threads: latency_threads()
+    threads: latency_threads
     resources:
-        gpu=GPU,
+        gpu=gpu,
     log:
         "logs/{exp}/measure_latency.log",
     conda:

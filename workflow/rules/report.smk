@@ -2,18 +2,18 @@
 
 rule tables:
     input:
-        summaries=expand("results/{{exp}}/models/{model}/summary.json", model=MODELS),
-        per_case=expand("results/{{exp}}/models/{model}/per_case.csv", model=MODELS),
-        # the paper's tables, where the config names them (null: measured rows only)
-        **{key: path for key in ("paper_table2", "paper_table3") if (path := paper_table(key))},
+        # the paper's tables, where the experiment names them (null: measured rows only)
+        unpack(paper_tables),
+        summaries=lambda wc: [f"results/{wc.exp}/models/{m}/summary.json" for m in models(wc.exp)],
+        per_case=lambda wc: [f"results/{wc.exp}/models/{m}/per_case.csv" for m in models(wc.exp)],
     output:
         **with_prov(
             table2=report("results/{exp}/table2.csv", caption="../report/table2.rst", category="Tables"),
             table3=report("results/{exp}/table3.csv", caption="../report/table3.rst", category="Tables"),
         ),
     params:
-        models=MODELS,
-        dataset=DATASET_NAME,
+        models=lambda wc: models(wc.exp),
+        dataset=lambda wc: DATASET_NAME[wc.exp],
     log:
         "logs/{exp}/tables.log",
     conda:
@@ -24,10 +24,10 @@ rule tables:
 
 rule figures:
     input:
-        archives=expand("results/{{exp}}/search/{strategy}/archive.csv", strategy=STRATEGIES),
-        summaries=expand("results/{{exp}}/models/{model}/summary.json", model=MODELS),
-        curves=expand("results/{{exp}}/models/{model}/curve.csv", model=MODELS),
-        models=expand("results/{{exp}}/models/{model}/model.pt", model=MODELS),
+        archives=lambda wc: [f"results/{wc.exp}/search/{s}/archive.csv" for s in strategies(wc.exp)],
+        summaries=lambda wc: [f"results/{wc.exp}/models/{m}/summary.json" for m in models(wc.exp)],
+        curves=lambda wc: [f"results/{wc.exp}/models/{m}/curve.csv" for m in models(wc.exp)],
+        models=lambda wc: [f"results/{wc.exp}/models/{m}/model.pt" for m in models(wc.exp)],
         test="results/{exp}/data/test.npz",
     output:
         **with_prov(
@@ -40,11 +40,11 @@ rule figures:
                             category="Figures"),
         ),
     params:
-        strategies=STRATEGIES,
-        models=MODELS,
-        overlay_slices=config["report"]["overlay_slices"],
-        device=config["device"],
-    threads: config["train"]["threads"]
+        strategies=lambda wc: strategies(wc.exp),
+        models=lambda wc: models(wc.exp),
+        overlay_slices=setting("report", "overlay_slices"),
+        device=setting("device"),
+    threads: setting("train", "threads")
     log:
         "logs/{exp}/figures.log",
     conda:

@@ -1,8 +1,5 @@
 # Retraining and test evaluation: every searched model (nas-<strategy>) and every baseline,
 # on the same data with the same optimiser (train:) and budget (retrain:).
-MODELS = [f"nas-{s}" for s in STRATEGIES] + list(config["retrain"]["baselines"])
-
-
 wildcard_constraints:
     model="|".join(["nas-(ga|nsga2|moead_sa|random)", *map(re.escape, BASELINES)]),
 
@@ -17,16 +14,16 @@ rule retrain:
         ),
     params:
         # Only this model's own settings, so that changing one baseline retrains only that one.
-        baseline=lambda wc: config["retrain"]["baselines"].get(wc.model),
-        budget={k: config["retrain"].get(k) for k in ("epochs", "steps_per_epoch")},
-        arch=config["arch"],
-        train=config["train"],
-        seed=config["seed"],
-        device=config["device"],
+        baseline=lambda wc: EXPERIMENTS[wc.exp]["retrain"]["baselines"].get(wc.model),
+        budget=lambda wc: {k: EXPERIMENTS[wc.exp]["retrain"].get(k) for k in ("epochs", "steps_per_epoch")},
+        arch=setting("arch"),
+        train=setting("train"),
+        seed=setting("seed"),
+        device=setting("device"),
         checkpoint="results/{exp}/models/{model}/.checkpoint/last.pt",
-    threads: config["train"]["threads"]
+    threads: setting("train", "threads")
     resources:
-        gpu=GPU,
+        gpu=gpu,
     log:
         "logs/{exp}/retrain_{model}.log",
     conda:
@@ -44,13 +41,13 @@ rule evaluate:
             summary="results/{exp}/models/{model}/summary.json",
         ),
     params:
-        latency=config["latency"],
-        paper_image_size=config["evaluate"]["paper_image_size"],
-        batch_size=config["train"]["val_batch_size"],
-        device=config["device"],
-    threads: config["train"]["threads"]
+        latency=setting("latency"),
+        paper_image_size=setting("evaluate", "paper_image_size"),
+        batch_size=setting("train", "val_batch_size"),
+        device=setting("device"),
+    threads: setting("train", "threads")
     resources:
-        gpu=GPU,
+        gpu=gpu,
     log:
         "logs/{exp}/evaluate_{model}.log",
     conda:

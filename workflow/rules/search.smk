@@ -1,8 +1,5 @@
 # Search stage: one multi-objective search per strategy over the cardiac space.
 
-STRATEGIES = config["search"]["strategies"]
-
-
 wildcard_constraints:
     strategy="|".join(["ga", "nsga2", "moead_sa", "random"]),
 
@@ -19,17 +16,17 @@ rule search:
             cost="results/{exp}/search/{strategy}/cost.json",
         ),
     params:
-        search=config["search"],
-        space=config["space"],
-        arch=config["arch"],
-        train=config["train"],
-        supernet=config["supernet"],
-        seed=config["seed"],
-        device=config["device"],
+        search=setting("search"),
+        space=setting("space"),
+        arch=setting("arch"),
+        train=setting("train"),
+        supernet=setting("supernet"),
+        seed=setting("seed"),
+        device=setting("device"),
         work="results/{exp}/search/{strategy}/.work",
-    threads: config["train"]["threads"]
+    threads: setting("train", "threads")
     resources:
-        gpu=GPU,
+        gpu=gpu,
     log:
         "logs/{exp}/search_{strategy}.log",
     conda:

@@ -11,16 +11,16 @@ rule train_supernet:
             curve="results/{exp}/supernet/curve.csv",
         ),
     params:
-        space=config["space"],
-        arch=config["arch"],
-        train=config["train"],
-        supernet=config["supernet"],
-        seed=config["seed"],
-        device=config["device"],
+        space=setting("space"),
+        arch=setting("arch"),
+        train=setting("train"),
+        supernet=setting("supernet"),
+        seed=setting("seed"),
+        device=setting("device"),
         checkpoint="results/{exp}/supernet/.checkpoint/last.pt",
-    threads: config["train"]["threads"]
+    threads: setting("train", "threads")
     resources:
-        gpu=GPU,
+        gpu=gpu,
     log:
         "logs/{exp}/train_supernet.log",
     conda:

@@ -14,5 +14,5 @@ with snakemake_step(snakemake, config_keys=["dataset", "split", "preprocess"],
                               snakemake.params.preprocess, snakemake.output)
 for name, s in summary["splits"].items():
     log.info("%s: %d patients, %d slices", name, len(s["patients"]), s["slices"])
-log.info("distance unit %s; smallest foreground fraction kept by the crop %.4f",
-         summary["distance_unit"], summary["min_foreground_kept"])
+log.info("labels %s, channels %s; %s; smallest foreground fraction kept by the %s %.4f", summary["labels"],
+         summary["channels"], summary["distance_convention"], summary["fit"], summary["min_foreground_kept"])
