@@ -14,7 +14,7 @@ from scipy import stats
 
 from mednas.errors import DataError
 from mednas.report import figures
-from mednas.report.stats import cohens_dz, paired_tests, rank_biserial
+from mednas.report.stats import cohens_dz, holm, paired_tests, rank_biserial
 from mednas.report.tables import (TABLE3_COLUMNS, best_searched, measured_row, paper_columns_of, read_paper_rows,
                                   table2_columns, table2_rows, table3_rows)
 
@@ -44,27 +44,41 @@ def test_paired_tests_match_hand_computation():
     assert res["n"] == 5 and res["note"] == ""
 
 
-def test_paired_tests_are_antisymmetric_and_handle_ties():
-    a, b = [0.9, 0.8, 0.85, 0.7], [0.8, 0.8, 0.75, 0.6]
-    fwd, back = paired_tests(a, b), paired_tests(b, a)
-    assert fwd["t_statistic"] == pytest.approx(-back["t_statistic"])
-    assert fwd["rank_biserial"] == pytest.approx(1.0) and back["rank_biserial"] == pytest.approx(-1.0)
-    assert fwd["wilcoxon_p_value"] == pytest.approx(back["wilcoxon_p_value"])
-    same = paired_tests(a, a)
-    assert math.isnan(same["t_p_value"]) and math.isnan(same["wilcoxon_p_value"]) and "identical" in same["note"]
-    assert math.isnan(rank_biserial([0, 0])) and math.isnan(cohens_dz([1.0]))
-    with pytest.raises(ValueError, match="equal-length"):
-        paired_tests([1, 2, 3], [1, 2])
-    with pytest.raises(ValueError, match="at least 2"):
-        paired_tests([1], [2])
+def test_holm_adjustment_by_hand():
+    # sorted 0.01, 0.02, 0.04 (m = 3): x3, x2, x1 -> 0.03, 0.04, 0.04 (running max), NaN untouched
+    assert holm([0.04, 0.01, float("nan"), 0.02]) == pytest.approx([0.04, 0.03, float("nan"), 0.04], nan_ok=True)
+    assert holm([0.6, 0.5]) == [1.0, 1.0] and holm([]) == []
+
+
+def test_table3_marks_significance_after_holm():
+    """Three models against one: raw p-values below alpha that Holm's correction lifts above it are
+    not significant (the old table had no significance column at all)."""
+    patients = [f"p{i}" for i in range(6)]
+    pattern = np.array([1, -1, 1, -1, 1, -1.0])
+    ref = {"dice": {p: 0.8 for p in patients}, "hd95": {p: 3.0 for p in patients}}
+    models = {"nas-ga": ref}
+    # mean difference -1 point, spread s: raw two-sided p about 1e-4 (s 0.4), 0.031 (s 1.5), 0.038 (s 1.6)
+    for name, spread in (("unet", 0.4), ("nas-random", 1.5), ("nas-nsga2", 1.6)):
+        d = (-1 + 0.5 * spread * pattern) / 100
+        models[name] = {"dice": dict(zip(patients, 0.8 + d)), "hd95": dict(zip(patients, 3.0 + 0.5 * pattern + 1))}
+    rows = {r["model"]: r for r in table3_rows(models, "nas-ga", None, alpha=0.05) if r["metric"] == "dsc_avg"}
+    raw = [rows[m]["t_p_value"] for m in ("unet", "nas-random", "nas-nsga2")]
+    assert raw[0] < 0.001 and 0.025 < raw[1] < raw[2] < 0.05  # each significant on its own
+    assert [rows[m]["t_p_holm"] for m in ("unet", "nas-random", "nas-nsga2")] == pytest.approx(holm(raw))
+    assert [rows[m]["significant"] for m in ("unet", "nas-random", "nas-nsga2")] == ["yes", "no", "no"]
+    assert all(r["alpha"] == 0.05 and r["t_p_holm"] >= r["t_p_value"] for r in rows.values())
 
 
 # --- Table II ---------------------------------------------------------------------------------
 
 def summary(model: str, dice: float, val_dice: float, hd: float = 3.0) -> dict:
     s = {"model": model, "distance_unit": "mm", "params": 1_234_567, "gflops": 0.5, "image_size": 96,
-         "paper_image_size": 224, "gmacs_at_paper_size": 1.36, "latency_ms": 4.2, "device_days": 0.001,
-         "gpu_days": None, "devices": ["cpu"], "test_patients": ["p1", "p2"], "final_val": {"dice_mean": val_dice},
+         "paper_image_size": 224, "gmacs_at_paper_size": 1.36, "latency_ms": 4.2,
+         "search_device_hours": 0.024 if model.startswith("nas-") else None,
+         "search_gpu_days": None, "search_device": "cpu" if model.startswith("nas-") else None,
+         "retrain_device_hours": 0.5, "retrain_gpu_days": None, "retrain_device": "cpu",
+         "evaluate_device_hours": 0.01, "evaluate_device": "cpu",
+         "test_patients": ["p1", "p2"], "final_val": {"dice_mean": val_dice},
          "structures": ["RV", "MYO", "LV"], "distance_convention": "3-D HD95 in mm"}
     for i, name in enumerate(("RV", "MYO", "LV")):
         s[f"dice_{name}"] = dice + 0.01 * i
@@ -91,7 +105,10 @@ def test_table2_measured_rows_then_paper_rows_unchanged():
     ga = measured[0]
     assert ga["dsc_rv"] == 80.0 and ga["dsc_myo"] == 81.0 and ga["dsc_lv"] == 82.0 and ga["dsc_avg"] == 81.0
     assert ga["hd95_rv"] == 3.0 and ga["hd95_avg"] == 4.0 and ga["params_m"] == 1.2346
-    assert ga["gpu_days"] == "" and ga["device_days"] == 0.001 and ga["input_size"] == "96x96"
+    assert ga["gpu_days"] == "" and ga["search_device_hours"] == 0.024 and ga["input_size"] == "96x96"
+    # one unit per column: `gflops` holds the paper's GMACs at 224 px, our 2 x MACs at 96 px have their own
+    assert ga["gflops"] == 1.36 and ga["gflops_2xmacs_at_input"] == 0.5
+    assert measured[1]["search_device_hours"] == "" and measured[1]["retrain_device_hours"] == 0.5
     # The paper's rows: copied character for character, nothing added but empty extras.
     reported = read_csv(PAPER2)
     assert len(paper) == len(reported) == 7

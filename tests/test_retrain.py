@@ -98,19 +98,38 @@ def test_per_case_rows_of_a_perfect_and_an_empty_prediction(phantom_slices):
     assert set(pp) == {r["patient"] for r in empty}
 
 
-def test_compute_cost_adds_search_supernet_share_and_retraining():
-    search = {"search_seconds": 3600.0, "supernet_share": 0.25, "supernet_seconds": 4 * 3600.0, "device": "cpu"}
-    cost = compute_cost({"train_seconds": 7200.0, "device": "cpu"}, search)
-    assert cost["device_hours"] == pytest.approx(1 + 1 + 2) and cost["device_days"] == pytest.approx(4 / 24)
-    assert cost["gpu_days"] is None
-    gpu = compute_cost({"train_seconds": 7200.0, "device": "cuda"}, {**search, "device": "cuda"})
-    assert gpu["gpu_days"] == pytest.approx(4 / 24)
-    base = compute_cost({"train_seconds": 7200.0, "device": "cuda"}, None)
-    assert base["search_seconds"] == 0 and base["gpu_days"] == pytest.approx(2 / 24)
-    assert np.isclose(compute_cost({"train_seconds": 1.0, "device": "cuda"}, search)["device_hours"],
-                      (3600 + 3600 + 1) / 3600)
+def test_compute_cost_keeps_search_retraining_and_evaluation_apart():
+    """The papers' GPU days are search cost (supernet whole + search), never retraining; each stage
+    is labelled with its own device. Before: one sum of search, a 1/n share of the supernet and
+    retraining, labelled GPU days only when all ran on a GPU."""
+    search = {"search_seconds": 3600.0, "supernet_seconds": 4 * 3600.0, "device_hours": 5.0, "device": "cuda:0"}
+    cost = compute_cost({"train_seconds": 7200.0, "device": "cpu"}, search, 36.0, "cpu")
+    assert cost["search_device_hours"] == 5.0 and cost["search_device"] == "cuda:0"
+    assert cost["gpu_days"] == cost["search_gpu_days"] == pytest.approx(5 / 24)  # retraining not in it
+    assert cost["retrain_device_hours"] == 2.0 and cost["retrain_gpu_days"] is None and cost["retrain_device"] == "cpu"
+    assert cost["evaluate_device_hours"] == pytest.approx(0.01) and cost["evaluate_device"] == "cpu"
+    base = compute_cost({"train_seconds": 7200.0, "device": "cuda"}, None, 1.0, "cuda")
+    assert base["gpu_days"] is None and base["search_device_hours"] is None  # a baseline is not searched
+    assert base["retrain_gpu_days"] == pytest.approx(2 / 24)
     with pytest.raises(DataError, match="lacks the device"):
-        compute_cost({"train_seconds": 1.0}, None)  # was labelled cpu
+        compute_cost({"train_seconds": 1.0}, None, 1.0, "cpu")  # was labelled cpu
+    with pytest.raises(DataError, match="share of the supernet"):
+        compute_cost({"train_seconds": 1.0, "device": "cpu"}, {**search, "supernet_share": 0.5}, 1.0, "cpu")
+
+
+def test_search_cost_counts_the_whole_supernet_whatever_the_number_of_strategies():
+    from types import SimpleNamespace
+
+    from mednas.search.stages import search_cost
+
+    pool = SimpleNamespace(records=lambda: [{"key": "a", "eval_seconds": 30.0}, {"key": "b", "eval_seconds": 20.0}],
+                           replayed_keys={"b"}, budget=2, computed=1, replayed=1, repeats=0)
+    cost = search_cost(pool, "inherit", "nsga2", "cpu", "cpu: x", wall=100.0, supernet_seconds=7200.0)
+    # search = this run's wall time + the replayed candidate's evaluation; + the whole supernet
+    assert cost["search_seconds"] == 120.0 and cost["device_hours"] == pytest.approx((120 + 7200) / 3600)
+    assert "supernet_share" not in cost and cost["gpu_hours"] is None
+    proxy = search_cost(pool, "proxy", "nsga2", "cuda", "gpu", wall=100.0, supernet_seconds=7200.0)
+    assert proxy["device_hours"] == pytest.approx(120 / 3600) and proxy["supernet_seconds"] == 0.0
 
 
 def test_a_slice_file_without_patient_ids_is_refused(tmp_path):

@@ -55,7 +55,19 @@ def test_table2_and_table3(built):
         s = json.loads((out / "models" / r["model"] / "summary.json").read_text())
         assert float(r["dsc_avg"]) == round(100 * s["dice_mean"], 2)
         assert r["dataset"] == "phantom (synthetic)" and r["distance_unit"] == "mm" and r["gpu_days"] == ""
-        assert float(r["device_days"]) > 0 and r["input_size"] == "32x32" and r["test_patients"] == "2"
+        assert float(r["retrain_device_hours"]) > 0 and r["input_size"] == "32x32" and r["test_patients"] == "2"
+        assert r["retrain_device"] == "cpu" and float(r["evaluate_device_hours"]) > 0
+        assert float(r["gflops"]) == round(s["gmacs_at_paper_size"], 4)  # the paper's unit: GMACs at 224 px
+        assert float(r["gflops_2xmacs_at_input"]) == round(s["gflops"], 4)
+        if r["model"].startswith("nas-"):
+            cost = json.loads((out / "search" / r["model"][4:] / "cost.json").read_text())
+            # the whole supernet in each search's cost, however many searches shared it (was 1/2 each here)
+            other = json.loads((out / "search" / ({"nas-ga": "random"}.get(r["model"], "ga")) / "cost.json").read_text())
+            assert cost["supernet_seconds"] == other["supernet_seconds"] > 0
+            assert cost["device_hours"] == pytest.approx((cost["search_seconds"] + cost["supernet_seconds"]) / 3600)
+            assert float(r["search_device_hours"]) == pytest.approx(cost["device_hours"], rel=1e-3)
+        else:
+            assert r["search_device_hours"] == "" and r["search_device"] == ""
         cases = rows(out / "models" / r["model"] / "per_case.csv")
         assert len(cases) == 2 * 2 * 3  # 2 test patients x (ED, ES) x 3 structures
         assert {c["phase"] for c in cases} == {"ED", "ES"}
@@ -67,7 +79,7 @@ def test_table2_and_table3(built):
         assert s["last_val"]["dice_mean"] == pytest.approx(float(curve[-1]["val_dice_mean"]))
     nas = json.loads((out / "models" / "nas-ga" / "summary.json").read_text())
     unet = json.loads((out / "models" / "unet" / "summary.json").read_text())
-    assert nas["search_seconds"] > 0 and nas["supernet_share_seconds"] > 0 and unet["search_seconds"] == 0
+    assert nas["search_seconds"] > 0 and nas["supernet_seconds"] > 0 and unet["search_seconds"] is None
     chosen = json.loads((out / "search" / "ga" / "chosen.json").read_text())
     assert nas["spec"]["genotype"] == chosen["genotype"]
     t3 = rows(out / "table3.csv")

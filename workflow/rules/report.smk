@@ -14,6 +14,7 @@ rule tables:
     params:
         models=lambda wc: models(wc.exp),
         dataset=lambda wc: DATASET_NAME[wc.exp],
+        alpha=setting("report", "alpha"),
     log:
         "logs/{exp}/tables.log",
     conda:

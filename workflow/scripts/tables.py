@@ -11,4 +11,5 @@ p = snakemake.params
 inp = snakemake.input
 with snakemake_step(snakemake, config_keys=["report", "retrain", "search"], seed=None, device=describe_device("cpu")):
     run_tables(dict(zip(p.models, inp.summaries)), dict(zip(p.models, inp.per_case)), inp.get("paper_table2"),
-               inp.get("paper_table3"), p.dataset, {"table2": snakemake.output.table2, "table3": snakemake.output.table3})
+               inp.get("paper_table3"), p.dataset, {"table2": snakemake.output.table2, "table3": snakemake.output.table3},
+               float(p.alpha))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,26 +22,38 @@ from mednas.train.retrain import load_model
 log = logging.getLogger("mednas")
 
 
-def compute_cost(retrain_meta: Mapping[str, Any], search_cost: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Device time of a model: search + its share of the supernet (searched models) + retraining.
+def _stage_cost(seconds: float, device: str) -> dict[str, Any]:
+    """One stage's cost: device hours always, GPU days where the device was a GPU."""
+    hours = seconds / 3600
+    return {"device_hours": hours, "gpu_days": hours / 24 if device.startswith("cuda") else None, "device": device}
 
-    ``gpu_days`` is given only when every part ran on a GPU; ``device_days`` always.
-    """
-    retrain_s = float(retrain_meta["train_seconds"])
+
+def compute_cost(retrain_meta: Mapping[str, Any], search_cost: Mapping[str, Any] | None,
+                 evaluate_seconds: float, evaluate_device: str) -> dict[str, Any]:
+    """A model's costs, stage by stage, each on its own device: the search as the papers define it
+    (supernet training whole plus search, from ``cost.json``; searched models only), retraining,
+    and this evaluation. ``gpu_days``, the papers' column, is the search's GPU days."""
     if "device" not in retrain_meta:
         raise DataError("the retrained model's metadata lacks the device it was trained on: its cost cannot be "
                         "labelled (re-run its retrain rule)")
-    devices = {str(retrain_meta["device"])}
-    search_s = share_s = 0.0
+    out: dict[str, Any] = {}
     if search_cost is not None:
-        search_s = float(search_cost["search_seconds"])
-        share_s = float(search_cost["supernet_share"]) * float(search_cost["supernet_seconds"])
-        devices.add(str(search_cost["device"]))
-    total_h = (search_s + share_s + retrain_s) / 3600
-    on_gpu = all(d.startswith("cuda") for d in devices)
-    return {"search_seconds": round(search_s, 3), "supernet_share_seconds": round(share_s, 3),
-            "retrain_seconds": round(retrain_s, 3), "device_hours": total_h, "device_days": total_h / 24,
-            "gpu_days": total_h / 24 if on_gpu else None, "devices": sorted(devices)}
+        if "supernet_share" in search_cost:
+            raise DataError("the search's cost.json counts a share of the supernet (an older version): re-run "
+                            "its search rule")
+        search = _stage_cost(3600 * float(search_cost["device_hours"]), str(search_cost["device"]))
+        out |= {"search_seconds": float(search_cost["search_seconds"]),
+                "supernet_seconds": float(search_cost["supernet_seconds"])}
+    else:
+        search = {"device_hours": None, "gpu_days": None, "device": None}
+        out |= {"search_seconds": None, "supernet_seconds": None}
+    retrain = _stage_cost(float(retrain_meta["train_seconds"]), str(retrain_meta["device"]))
+    evaluate = _stage_cost(evaluate_seconds, evaluate_device)
+    for stage, cost in (("search", search), ("retrain", retrain), ("evaluate", evaluate)):
+        out |= {f"{stage}_{k}": v for k, v in cost.items()}
+    out["retrain_seconds"] = float(retrain_meta["train_seconds"])
+    out["gpu_days"] = search["gpu_days"]  # the papers' column: search cost only
+    return out
 
 
 def phases_of(data_json: str | None) -> dict[str, str | None]:
@@ -55,6 +68,7 @@ def run_evaluate(model_name: str, model_path: str, test_path: str, data_json: st
                  latency_cfg: Mapping, paper_image_size: int, device: str, batch_size: int,
                  outputs: Mapping[str, str]) -> dict[str, Any]:
     """Score ``model_path`` on every test volume; write ``per_case.csv`` and ``summary.json`` together."""
+    t0 = time.perf_counter()
     model, spec, meta = load_model(model_path, device)
     test = load_slices(test_path)
     size = int(test.image.shape[-1])
@@ -79,7 +93,7 @@ def run_evaluate(model_name: str, model_path: str, test_path: str, data_json: st
         "final_val": meta.get("final_val", {}), "best_epoch": meta.get("best_epoch"),
         "last_val": meta.get("last_val", {}), "retrain_epochs": meta.get("epochs"),
         "retrain_steps": meta.get("steps"),
-        **compute_cost(meta, search_cost),
+        **compute_cost(meta, search_cost, time.perf_counter() - t0, device),
     }
     with atomic_outputs([outputs["per_case"], outputs["summary"]]) as (t_cases, t_summary):
         write_rows(t_cases, rows, PER_CASE_COLUMNS)

@@ -37,13 +37,14 @@ def _per_patient(path: str | Path) -> dict[str, dict[str, float]]:
 
 
 def run_tables(summary_paths: Mapping[str, str], per_case_paths: Mapping[str, str], paper_table2: str | None,
-               paper_table3: str | None, dataset: str, outputs: Mapping[str, str]) -> dict[str, Any]:
+               paper_table3: str | None, dataset: str, outputs: Mapping[str, str],
+               alpha: float = 0.05) -> dict[str, Any]:
     """Write ``table2.csv`` (measured rows, then the paper's where given) and ``table3.csv`` (paired
     tests) together."""
     summaries = {m: _read_json(p) for m, p in summary_paths.items()}
     rows2, columns2 = table2_rows(summaries, summary_paths, dataset, paper_table2)
     best = best_searched(summaries)
-    rows3 = table3_rows({m: _per_patient(p) for m, p in per_case_paths.items()}, best, paper_table3)
+    rows3 = table3_rows({m: _per_patient(p) for m, p in per_case_paths.items()}, best, paper_table3, alpha)
     with atomic_outputs([outputs["table2"], outputs["table3"]]) as (t2, t3):
         write_rows(t2, rows2, columns2)
         write_rows(t3, rows3, TABLE3_COLUMNS)

@@ -62,3 +62,22 @@ def paired_tests(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
     w = stats.wilcoxon(x, y, zero_method="wilcox", alternative="two-sided")
     out |= {"wilcoxon_statistic": float(w.statistic), "wilcoxon_p_value": float(w.pvalue)}
     return out
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjustment of p-values for comparing several models with one.
+
+    Hand-written because scipy offers only Benjamini-Hochberg (``false_discovery_control``) and
+    statsmodels, which has Holm, is not a dependency; the rule is a few lines: sort the m
+    p-values, multiply the k-th smallest by (m - k), keep the running maximum, cap at 1. NaN
+    p-values (no test possible) stay NaN and do not count among the m tests.
+    """
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, np.nan)
+    valid = np.flatnonzero(~np.isnan(p))
+    m = valid.size
+    running = 0.0
+    for k, i in enumerate(valid[np.argsort(p[valid], kind="stable")]):
+        running = max(running, min(1.0, (m - k) * p[i]))
+        out[i] = running
+    return out.tolist()

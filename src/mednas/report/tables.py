@@ -12,6 +12,7 @@ ACDC's label names) and sets their order.
 from __future__ import annotations
 
 import csv
+import math
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -19,19 +20,23 @@ from typing import Any
 
 from mednas.errors import DataError
 from mednas.models.registry import BASELINES
-from mednas.report.stats import paired_tests
+from mednas.report.stats import holm, paired_tests
 
 # Table II's columns around the per-structure ones (a paper's table has these and dsc_/hd95_ ones).
 TABLE2_LEAD_COLUMNS = ("method", "mode")
 TABLE2_TAIL_COLUMNS = ("params_m", "gflops", "gpu_days", "source", "dataset", "distance_unit", "reference")
-# What this run adds for its own rows (empty on the paper's rows).
-TABLE2_EXTRA_COLUMNS = ("model", "input_size", "gmacs_at_224", "latency_ms", "device_days", "devices", "test_patients",
-                        "distance_convention")
+# What this run adds for its own rows (empty on the paper's rows). Units: `gflops` holds what the
+# paper's column holds, GMACs at the paper's input size (evaluate.paper_image_size; CardiacNAS: 224);
+# gflops_2xmacs_at_input is 2 x MACs at this run's input size; costs per stage in device hours,
+# each with the device it ran on; `gpu_days` is the search cost in the paper's definition.
+TABLE2_EXTRA_COLUMNS = ("model", "input_size", "gflops_2xmacs_at_input", "latency_ms", "search_device_hours",
+                        "search_device", "retrain_device_hours", "retrain_gpu_days", "retrain_device",
+                        "evaluate_device_hours", "evaluate_device", "test_patients", "distance_convention")
 
 TABLE3_PAPER_COLUMNS = ("method", "dsc_avg", "t_statistic", "p_value", "significance", "source", "reference")
 TABLE3_COLUMNS = ("method", "model", "reference_model", "metric", "n_patients", "model_mean", "reference_mean",
-                  "mean_difference", "t_statistic", "t_p_value", "cohens_dz", "wilcoxon_statistic",
-                  "wilcoxon_p_value", "rank_biserial", "note", "source", "reference")
+                  "mean_difference", "t_statistic", "t_p_value", "t_p_holm", "significant", "alpha", "cohens_dz",
+                  "wilcoxon_statistic", "wilcoxon_p_value", "rank_biserial", "note", "source", "reference")
 
 STRATEGY_MODE = {"ga": "Evolutionary", "nsga2": "Evolutionary", "moead_sa": "Evolutionary", "random": "Random search"}
 
@@ -123,13 +128,16 @@ def measured_row(summary: Mapping[str, Any], dataset: str, reference: str) -> di
         row[f"hd95_{column_slug(name)}"] = _r(summary[f"hd95_{name}"], 2)
     row["hd95_avg"] = _r(summary["hd95_mean"], 2)
     row |= {
-        "params_m": _r(summary["params"] / 1e6, 4), "gflops": _r(summary["gflops"], 4),
-        "gpu_days": _sig(summary["gpu_days"], 4), "source": "measured", "dataset": dataset,
+        "params_m": _r(summary["params"] / 1e6, 4), "gflops": _r(summary["gmacs_at_paper_size"], 4),
+        "gpu_days": _sig(summary["search_gpu_days"], 4), "source": "measured", "dataset": dataset,
         "distance_unit": summary["distance_unit"], "reference": reference, "model": summary["model"],
         "input_size": f"{summary['image_size']}x{summary['image_size']}",
-        "gmacs_at_224": _r(summary["gmacs_at_paper_size"], 4) if summary["paper_image_size"] == 224 else "",
-        "latency_ms": _r(summary["latency_ms"], 3), "device_days": _sig(summary["device_days"], 4),
-        "devices": " ".join(summary["devices"]), "test_patients": len(summary["test_patients"]),
+        "gflops_2xmacs_at_input": _r(summary["gflops"], 4), "latency_ms": _r(summary["latency_ms"], 3),
+        "search_device_hours": _sig(summary["search_device_hours"], 4), "search_device": summary["search_device"] or "",
+        "retrain_device_hours": _sig(summary["retrain_device_hours"], 4),
+        "retrain_gpu_days": _sig(summary["retrain_gpu_days"], 4), "retrain_device": summary["retrain_device"],
+        "evaluate_device_hours": _sig(summary["evaluate_device_hours"], 4),
+        "evaluate_device": summary["evaluate_device"], "test_patients": len(summary["test_patients"]),
         "distance_convention": summary["distance_convention"],
     }
     return row
@@ -175,10 +183,12 @@ def single_pair(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
 
 
 def table3_rows(per_patient: Mapping[str, Mapping[str, Mapping[str, float]]], reference_model: str,
-                paper_path: str | Path | None) -> list[dict[str, Any]]:
+                paper_path: str | Path | None, alpha: float = 0.05) -> list[dict[str, Any]]:
     """Paired tests of each model against ``reference_model`` on per-patient Dice (%) and HD95.
 
-    ``per_patient[model][metric][patient]``; metric ``dice`` (fraction) or ``hd95``.
+    ``per_patient[model][metric][patient]``; metric ``dice`` (fraction) or ``hd95``. Per metric,
+    the t-tests' p-values of the models compared with the one reference are Holm-adjusted
+    (``t_p_holm``); ``significant`` says whether that is below ``alpha``.
     """
     ref = per_patient[reference_model]
     rows = []
@@ -201,10 +211,18 @@ def table3_rows(per_patient: Mapping[str, Mapping[str, Mapping[str, float]]], re
                 "wilcoxon_statistic": res["wilcoxon_statistic"], "wilcoxon_p_value": res["wilcoxon_p_value"],
                 "rank_biserial": res["rank_biserial"], "note": res["note"], "source": "measured",
                 "reference": "per_case.csv of both models, per-patient mean over volumes and structures",
+                "alpha": alpha,
             })
+    for metric in ("dsc_avg", "hd95_avg"):
+        group = [r for r in rows if r["metric"] == metric]
+        for r, adjusted in zip(group, holm([r["t_p_value"] for r in group])):
+            r["t_p_holm"] = adjusted
+            r["significant"] = "" if math.isnan(adjusted) else "yes" if adjusted < alpha else "no"
+    rows = [{c: r.get(c, "") for c in TABLE3_COLUMNS} for r in rows]
     paper = read_paper_rows(paper_path, TABLE3_PAPER_COLUMNS) if paper_path is not None else []
     for r in paper:
         rows.append({**{c: "" for c in TABLE3_COLUMNS}, "method": r["method"], "metric": "dsc_avg",
                      "model_mean": r["dsc_avg"], "t_statistic": r["t_statistic"], "t_p_value": r["p_value"],
-                     "note": f"significance: {r['significance']}", "source": "paper", "reference": r["reference"]})
+                     "note": f"significance: {r['significance']} (the paper's p-values: unpaired tests on "
+                             "averages, no correction)", "source": "paper", "reference": r["reference"]})
     return rows

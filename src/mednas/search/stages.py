@@ -118,8 +118,7 @@ def run_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, arch_cfg:
     # input size candidates are scored at (smaller under supernet.image_size); costs (params,
     # FLOPs, latency) are at the data's size, the one the chosen network is deployed at.
     meta = evaluator.meta if kind == "inherit" else {}
-    cost = search_cost(pool, kind, strategy, device, dev_name, wall, float(meta.get("train_seconds", 0.0)),
-                       search_cfg)
+    cost = search_cost(pool, kind, strategy, device, dev_name, wall, float(meta.get("train_seconds", 0.0)))
     cost["score_image_size"] = int(meta.get("image_size", image_size))
     cost["cost_image_size"] = image_size
     if "final_val_dice" in meta:
@@ -146,14 +145,16 @@ def run_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, arch_cfg:
 
 
 def search_cost(pool: CandidatePool, kind: str, strategy: str, device: str, dev_name: str, wall: float,
-                supernet_seconds: float, search_cfg: Mapping) -> dict[str, Any]:
-    """Wall time, device hours and candidate counts, the supernet's training shared among the strategies."""
+                supernet_seconds: float) -> dict[str, Any]:
+    """Wall time, candidate counts and the search cost as the papers define it: the whole supernet
+    training for a search that inherits its weights (however many searches share it), plus the
+    search itself (candidate evaluation included: proxy training for a proxy search); no retraining."""
     records = pool.records()
     eval_seconds = sum(r["eval_seconds"] for r in records)
     replayed_seconds = sum(r["eval_seconds"] for r in records if r["key"] in pool.replayed_keys)
-    share = 1.0 / max(1, len(search_cfg.get("strategies") or [strategy])) if kind == "inherit" else 0.0
     search_seconds = wall + replayed_seconds
-    device_hours = (search_seconds + share * supernet_seconds) / 3600
+    supernet_counted = supernet_seconds if kind == "inherit" else 0.0
+    device_hours = (search_seconds + supernet_counted) / 3600
     return {
         "strategy": strategy, "evaluator": kind, "device": device, "device_name": dev_name,
         "candidates": len(records), "budget": pool.budget, "evaluated_this_run": pool.computed,
@@ -161,9 +162,10 @@ def search_cost(pool: CandidatePool, kind: str, strategy: str, device: str, dev_
         "evaluation_seconds": round(eval_seconds, 3),
         "candidates_per_minute": round(60 * len(records) / eval_seconds, 3) if eval_seconds else None,
         "wall_seconds": round(wall, 3), "search_seconds": round(search_seconds, 3),
-        "supernet_seconds": round(supernet_seconds, 3), "supernet_share": share,
+        "supernet_seconds": round(supernet_counted, 3),
         "device_hours": device_hours, "gpu_hours": device_hours if device.startswith("cuda") else None,
         "note": "search_seconds = this run's wall time + evaluation time of candidates taken from an "
-                "interrupted run; device_hours adds supernet_share x supernet_seconds",
+                "interrupted run; device_hours (the search cost) = search_seconds + the whole supernet "
+                "training (inherit evaluator), retraining not included",
     }
 
