@@ -158,3 +158,37 @@ def test_whole_dag_on_a_generated_rgb_png_set(tmp_path):
     assert (lut["in_channels"], lut["num_classes"]) == (3, 2)
     audit = mednas(tmp_path, "audit", "results/mini/table2.csv")
     assert audit.returncode == 0, audit.stdout[-2000:]
+
+
+def test_palette_png_masks_keep_their_indices(tmp_path):
+    """Masks are often saved as palette PNGs: the indices are the labels, not the colours drawn."""
+    from PIL import Image
+
+    from mednas.data.volume import read_label
+
+    mask = np.zeros((8, 8), np.uint8)
+    mask[2:5, 2:5] = 1
+    im = Image.fromarray(mask, mode="L").convert("P")
+    im.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)  # label 1 drawn red
+    im.save(tmp_path / "mask.png")
+    label, spacing = read_label(tmp_path / "mask.png")
+    assert label.shape == (1, 8, 8) and set(np.unique(label)) == {0, 1} and spacing is None
+
+
+def test_reserved_label_names_are_refused():
+    from mednas.data.volume import LabelSet
+    from mednas.errors import DataError
+
+    for name in ("mean", "Avg", "lesion_std"):
+        with pytest.raises(DataError, match="reserved"):
+            LabelSet(("background", name), ("MRI",))
+
+
+def test_prepare_warns_of_stray_files_and_ignores_unused_splits(tmp_path, caplog):
+    root = write_nnunet_dataset(tmp_path / "dots", ["dot"], ["grey"], n_cases=8, shape=(1, 32, 32), ending=".png")
+    (root / "imagesTr" / "Thumbs.db").write_bytes(b"\x00")
+    (root / "splits.json").write_text(json.dumps({"train": ["nobody"], "val": [], "test": []}))
+    with caplog.at_level("WARNING", logger="mednas"):
+        _, summary = _prepare(root, tmp_path, fit="resize")  # splits by fractions: splits.json unused
+    assert summary["dataset"]["volumes"] == 8
+    assert any("Thumbs.db" in r.getMessage() and "unexpected_file" in r.getMessage() for r in caplog.records)

@@ -45,8 +45,10 @@ def test_paired_tests_match_hand_computation():
 
 
 def test_holm_adjustment_by_hand():
-    # sorted 0.01, 0.02, 0.04 (m = 3): x3, x2, x1 -> 0.03, 0.04, 0.04 (running max), NaN untouched
-    assert holm([0.04, 0.01, float("nan"), 0.02]) == pytest.approx([0.04, 0.03, float("nan"), 0.04], nan_ok=True)
+    # sorted 0.01, 0.02, 0.04 (m = 3): x3, x2, x1 -> 0.03, 0.04, 0.04 (running max)
+    assert holm([0.04, 0.01, 0.02]) == pytest.approx([0.04, 0.03, 0.04])
+    # an untestable comparison (NaN) still counts as one of m = 4 (as p = 1) and stays NaN
+    assert holm([0.04, 0.01, float("nan"), 0.02]) == pytest.approx([0.08, 0.04, float("nan"), 0.06], nan_ok=True)
     assert holm([0.6, 0.5]) == [1.0, 1.0] and holm([]) == []
 
 

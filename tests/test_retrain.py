@@ -130,6 +130,11 @@ def test_search_cost_counts_the_whole_supernet_whatever_the_number_of_strategies
     assert "supernet_share" not in cost and cost["gpu_hours"] is None
     proxy = search_cost(pool, "proxy", "nsga2", "cuda", "gpu", wall=100.0, supernet_seconds=7200.0)
     assert proxy["device_hours"] == pytest.approx(120 / 3600) and proxy["supernet_seconds"] == 0.0
+    assert proxy["gpu_hours"] == proxy["device_hours"]
+    # a supernet trained on a CPU makes no GPU hours of a search run on a GPU
+    mixed = search_cost(pool, "inherit", "nsga2", "cuda", "gpu", wall=100.0, supernet_seconds=7200.0,
+                        supernet_device="cpu")
+    assert mixed["gpu_hours"] is None and mixed["supernet_device"] == "cpu"
 
 
 def test_a_slice_file_without_patient_ids_is_refused(tmp_path):

@@ -10,6 +10,7 @@ from mednas.data.sources import dataset_labels, dataset_name
 from mednas.experiments import experiment_configs
 from mednas.models.registry import BASELINES, baseline_spec, check_image_size
 from mednas.provenance import expand_inputs
+from mednas.report.tables import table2_columns
 
 CONDA_ENV = "../../envs/mednas.yaml"
 
@@ -156,6 +157,10 @@ for _exp, _cfg in EXPERIMENTS.items():
         baseline_spec(_name, _settings)  # an unknown baseline or setting stops the run before any job
     check_image_size(_cfg["preprocess"]["image_size"], _cfg["space"], _cfg["retrain"]["baselines"],
                      _cfg["supernet"].get("image_size"))
+    if _cfg["report"]["paper_table2"]:  # a paper's rows must report this data set's structures
+        _path = _cfg["report"]["paper_table2"]
+        table2_columns(list(LABELS[_exp].structures.values()),
+                       _path if os.path.isabs(_path) else os.path.join(workflow.basedir, _path))
 
 
 def paper_tables(wildcards):

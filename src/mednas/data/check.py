@@ -245,10 +245,11 @@ def _has_non_finite(path: Path) -> bool:
     return not bool(np.all(np.isfinite(data)))
 
 
-def _read(path: Path, problems: list[Problem]) -> tuple[np.ndarray, tuple[float, float, float] | None] | None:
+def _read(path: Path, problems: list[Problem],
+          label: bool = False) -> tuple[np.ndarray, tuple[float, float, float] | None] | None:
     """``read_image``, its failure appended to ``problems`` instead of raised."""
     try:
-        data, spacing = read_image(path)
+        data, spacing = read_image(path, label)
     except DataError as exc:
         if _has_non_finite(path):
             problems.append(_problem(path, "non_finite", "contains NaN or infinite values"))
@@ -290,7 +291,7 @@ def _check_case(chans: dict[int, Path], label_path: Path | None, meta: dict) -> 
     problems: list[Problem] = []
     read = {c: _read(chans[c], problems) for c in range(n_files) if c in chans}
     images = [(chans[c], r[0], r[1]) for c, r in sorted(read.items()) if r is not None]
-    label = _read(label_path, problems) if label_path is not None else None
+    label = _read(label_path, problems, label=True) if label_path is not None else None
     if images:
         ref_path, ref, _ = images[0]
         for p, data, _ in images[1:]:
@@ -367,8 +368,13 @@ def _check_splits(path: Path, case_ids: Iterable[str]) -> list[Problem]:
 # --- entry points -------------------------------------------------------------------------
 
 
-def check_dataset(root: str | Path) -> list[Problem]:
-    """Every problem of the nnU-Net raw data set at ``root``; an empty list when it is sound."""
+# Kinds the loader is indifferent to (it reads only what it needs): prepare logs them, never stops.
+WARNINGS = frozenset({"unexpected_file", "label_without_image"})
+
+
+def check_dataset(root: str | Path, check_splits: bool = True) -> list[Problem]:
+    """Every problem of the nnU-Net raw data set at ``root``; an empty list when it is sound.
+    ``check_splits=False`` skips ``splits.json`` (a run that splits by fractions does not read it)."""
     root = Path(root)
     meta, problems = _check_meta(root)
     if meta is None:
@@ -388,7 +394,7 @@ def check_dataset(root: str | Path) -> list[Problem]:
     for case_id, chans in sorted(images.items()):
         problems += _check_case(chans, labels.get(case_id), meta)
     problems += _check_num_training(root, meta, len(images))
-    if (root / "splits.json").exists():
+    if check_splits and (root / "splits.json").exists():
         problems += _check_splits(root / "splits.json", images)
     return problems
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from mednas.atomic import atomic_outputs
-from mednas.data.check import check_dataset, format_report
+from mednas.data.check import WARNINGS, check_dataset, format_report
 from mednas.data.preprocess import PreprocessSettings, build_splits, save_npz
 from mednas.data.sources import dataset_name, load_volumes, resolve_split
 from mednas.data.splits import SPLITS
 from mednas.errors import DataError
+
+log = logging.getLogger("mednas")
 
 
 def settings_from_config(cfg: Mapping[str, Any]) -> PreprocessSettings:
@@ -40,7 +43,11 @@ def prepare_dataset(
     checks, every problem reported at once. Returns the summary.
     """
     if dataset_cfg["kind"] == "nnunet_raw":
-        problems = check_dataset(raw_dir)
+        uses_splits_json = split_cfg.get("source") == "file" and not split_cfg.get("file")
+        found = check_dataset(raw_dir, check_splits=uses_splits_json)
+        for p in (p for p in found if p.kind in WARNINGS):
+            log.warning("%s  [%s] (not used)", p, p.kind)
+        problems = [p for p in found if p.kind not in WARNINGS]
         if problems:
             raise DataError(f"{raw_dir}: {len(problems)} problem(s) in the data set (as `mednas check-data` "
                             f"reports them):\n{format_report(problems)}")

@@ -30,6 +30,11 @@ class LabelSet:
             raise DataError(f"label names repeat: {list(self.names)}")
         if not self.channels:
             raise DataError("a data set needs at least one input channel")
+        # summaries hold dice_<label>, dice_<label>_std and dice_mean; tables dsc_<label> and dsc_avg
+        reserved = [n for n in self.names[1:] if n.lower() in ("mean", "avg") or n.lower().endswith("_std")]
+        if reserved:
+            raise DataError(f"label name(s) {reserved} are reserved (mean, avg, *_std name the averages): "
+                            "rename them in dataset.json")
 
     @property
     def num_classes(self) -> int:
@@ -116,19 +121,26 @@ def read_nifti(path: Path) -> tuple[np.ndarray, tuple[float, float, float]]:
     return arr, (zooms[2], zooms[0], zooms[1])
 
 
-def read_png(path: Path) -> np.ndarray:
+def read_png(path: Path, label: bool = False) -> np.ndarray:
     """Read a PNG as ``(channels, 1, rows, cols)`` float32: greyscale one channel, RGB three
-    (nnU-Net's natural-image convention: the colour channels of one file are the input channels)."""
-    from PIL import Image, UnidentifiedImageError
+    (nnU-Net's natural-image convention: the colour channels of one file are the input channels).
+
+    A palette PNG is a label map's common form: with ``label`` its indices are the labels; an
+    image's palette is expanded to the colours drawn (grey where the palette is grey).
+    """
+    from PIL import Image
 
     if not path.is_file():
         raise DataError(f"missing PNG file: {path}")
     try:
         with Image.open(path) as im:
-            if im.mode == "P":  # palette images store indices; their colours are what was drawn
-                im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+            if im.mode == "P" and not label:
+                rgb = im.convert("RGBA" if "transparency" in im.info else "RGB")
+                bands = np.asarray(rgb)
+                grey = bands.shape[-1] == 3 and (bands == bands[..., :1]).all()
+                im = im.convert("L") if grey else rgb
             data = np.asarray(im)
-    except (OSError, UnidentifiedImageError) as exc:
+    except Exception as exc:  # Pillow raises OSError, SyntaxError, DecompressionBombError, ... for bad files
         raise DataError(f"cannot read PNG {path}: {exc}") from exc
     if data.ndim == 2:
         data = data[None]
@@ -139,21 +151,21 @@ def read_png(path: Path) -> np.ndarray:
     return np.ascontiguousarray(data[:, None].astype(np.float32))
 
 
-def read_image(path: Path) -> tuple[np.ndarray, tuple[float, float, float] | None]:
+def read_image(path: Path, label: bool = False) -> tuple[np.ndarray, tuple[float, float, float] | None]:
     """Any supported image file as ``(channels, slices, rows, cols)`` float32 and its spacing
-    (``None`` for PNG, which stores none)."""
+    (``None`` for PNG, which stores none); ``label`` reads a palette PNG's indices."""
     name = path.name.lower()
     if name.endswith((".nii.gz", ".nii")):
         data, zooms = read_nifti(path)
         return data[None], zooms
     if name.endswith(".png"):
-        return read_png(path), None
+        return read_png(path, label), None
     raise DataError(f"{path}: unsupported file type (supported: .nii.gz, .nii, .png)")
 
 
 def read_label(path: Path) -> tuple[np.ndarray, tuple[float, float, float] | None]:
     """A label map as ``(slices, rows, cols)`` int64 and its spacing; it must hold integers."""
-    data, spacing = read_image(path)
+    data, spacing = read_image(path, label=True)
     if data.shape[0] != 1:
         raise DataError(f"{path}: a label map must have one channel, found {data.shape[0]} (a colour PNG?)")
     if not np.all(data == np.round(data)):

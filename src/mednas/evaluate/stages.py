@@ -32,7 +32,8 @@ def compute_cost(retrain_meta: Mapping[str, Any], search_cost: Mapping[str, Any]
                  evaluate_seconds: float, evaluate_device: str) -> dict[str, Any]:
     """A model's costs, stage by stage, each on its own device: the search as the papers define it
     (supernet training whole plus search, from ``cost.json``; searched models only), retraining,
-    and this evaluation. ``gpu_days``, the papers' column, is the search's GPU days."""
+    and this evaluation (loading, test inference, FLOP counts and the latency measurement).
+    ``gpu_days``, the papers' column, is the search's GPU days."""
     if "device" not in retrain_meta:
         raise DataError("the retrained model's metadata lacks the device it was trained on: its cost cannot be "
                         "labelled (re-run its retrain rule)")

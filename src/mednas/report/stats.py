@@ -69,15 +69,17 @@ def holm(p_values: Sequence[float]) -> list[float]:
 
     Hand-written because scipy offers only Benjamini-Hochberg (``false_discovery_control``) and
     statsmodels, which has Holm, is not a dependency; the rule is a few lines: sort the m
-    p-values, multiply the k-th smallest by (m - k), keep the running maximum, cap at 1. NaN
-    p-values (no test possible) stay NaN and do not count among the m tests.
+    p-values, multiply the k-th smallest by (m - k), keep the running maximum, cap at 1. A NaN
+    p-value (identical scores: no test possible) counts among the m comparisons as p = 1, so
+    that it cannot weaken the correction of the others, and stays NaN in the result.
     """
     p = np.asarray(p_values, dtype=float)
-    out = np.full(p.shape, np.nan)
-    valid = np.flatnonzero(~np.isnan(p))
-    m = valid.size
+    filled = np.where(np.isnan(p), 1.0, p)
+    m = p.size
+    out = np.empty(m)
     running = 0.0
-    for k, i in enumerate(valid[np.argsort(p[valid], kind="stable")]):
-        running = max(running, min(1.0, (m - k) * p[i]))
+    for k, i in enumerate(np.argsort(filled, kind="stable")):
+        running = max(running, min(1.0, (m - k) * filled[i]))
         out[i] = running
+    out[np.isnan(p)] = np.nan
     return out.tolist()

@@ -118,7 +118,8 @@ def run_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, arch_cfg:
     # input size candidates are scored at (smaller under supernet.image_size); costs (params,
     # FLOPs, latency) are at the data's size, the one the chosen network is deployed at.
     meta = evaluator.meta if kind == "inherit" else {}
-    cost = search_cost(pool, kind, strategy, device, dev_name, wall, float(meta.get("train_seconds", 0.0)))
+    cost = search_cost(pool, kind, strategy, device, dev_name, wall, float(meta.get("train_seconds", 0.0)),
+                       str(meta.get("device", device)))
     cost["score_image_size"] = int(meta.get("image_size", image_size))
     cost["cost_image_size"] = image_size
     if "final_val_dice" in meta:
@@ -145,7 +146,7 @@ def run_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, arch_cfg:
 
 
 def search_cost(pool: CandidatePool, kind: str, strategy: str, device: str, dev_name: str, wall: float,
-                supernet_seconds: float) -> dict[str, Any]:
+                supernet_seconds: float, supernet_device: str | None = None) -> dict[str, Any]:
     """Wall time, candidate counts and the search cost as the papers define it: the whole supernet
     training for a search that inherits its weights (however many searches share it), plus the
     search itself (candidate evaluation included: proxy training for a proxy search); no retraining."""
@@ -155,6 +156,9 @@ def search_cost(pool: CandidatePool, kind: str, strategy: str, device: str, dev_
     search_seconds = wall + replayed_seconds
     supernet_counted = supernet_seconds if kind == "inherit" else 0.0
     device_hours = (search_seconds + supernet_counted) / 3600
+    # GPU hours only when every counted part ran on a GPU (the supernet may have run elsewhere)
+    devices = [device] + ([supernet_device or device] if supernet_counted else [])
+    on_gpu = all(d.startswith("cuda") for d in devices)
     return {
         "strategy": strategy, "evaluator": kind, "device": device, "device_name": dev_name,
         "candidates": len(records), "budget": pool.budget, "evaluated_this_run": pool.computed,
@@ -163,7 +167,8 @@ def search_cost(pool: CandidatePool, kind: str, strategy: str, device: str, dev_
         "candidates_per_minute": round(60 * len(records) / eval_seconds, 3) if eval_seconds else None,
         "wall_seconds": round(wall, 3), "search_seconds": round(search_seconds, 3),
         "supernet_seconds": round(supernet_counted, 3),
-        "device_hours": device_hours, "gpu_hours": device_hours if device.startswith("cuda") else None,
+        "device_hours": device_hours, "gpu_hours": device_hours if on_gpu else None,
+        "supernet_device": (supernet_device or device) if supernet_counted else None,
         "note": "search_seconds = this run's wall time + evaluation time of candidates taken from an "
                 "interrupted run; device_hours (the search cost) = search_seconds + the whole supernet "
                 "training (inherit evaluator), retraining not included",
