@@ -139,3 +139,23 @@ def test_resized_slices_keep_labels_and_the_unit_of_distances():
     assert a.resized(32) is a
     with pytest.raises(DataError, match="cannot resize"):
         a.resized(0)
+
+
+def test_padding_fills_each_channel_with_its_own_background():
+    """Channels are normalised separately: padding with the minimum over all channels would draw a
+    frame darker than one channel's own background."""
+    from pathlib import Path
+
+    from mednas.data.preprocess import preprocess_volume
+    from mednas.data.volume import Volume
+
+    rng = np.random.default_rng(0)
+    image = np.stack([rng.normal(0, 1, (2, 12, 12)), rng.uniform(5, 6, (2, 12, 12)) ** 3]).astype(np.float32)
+    label = np.zeros((2, 12, 12), np.uint8)
+    vol = Volume("c", "p", None, image, label, None, Path("i.png"), Path("l.png"))
+    for fit in ("crop", "resize"):
+        out = preprocess_volume(vol, PreprocessSettings(16, None, fit=fit))["image"]
+        if fit == "crop":  # 12 px padded to 16: a 2-px frame
+            for c in range(2):
+                assert np.allclose(out[c][:, :2, :], out[c][:, 2:14, 2:14].min())  # its own image's minimum
+        assert out.shape == (2, 2, 16, 16)

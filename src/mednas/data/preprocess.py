@@ -84,7 +84,9 @@ def resize_inplane(
     grows by the scale factor, so distances keep the source grid's unit."""
     rows, cols = label.shape[-2:]
     factors = (shape[0] / rows, shape[1] / cols)
-    img = zoom(image, (1.0, 1.0, *factors), order=1, grid_mode=True, mode="grid-constant", cval=float(image.min()))
+    # each channel filled with its own background (its minimum) where the grid reaches past the image
+    img = np.stack([zoom(ch, (1.0, *factors), order=1, grid_mode=True, mode="grid-constant", cval=float(ch.min()))
+                    for ch in image])
     lbl = zoom(label, (1.0, *factors), order=0, grid_mode=True, mode="grid-constant", cval=0)
     new_spacing = None if spacing is None else (spacing[0], spacing[1] / factors[0], spacing[2] / factors[1])
     return img.astype(np.float32), lbl.astype(np.uint8), new_spacing
@@ -116,7 +118,7 @@ def preprocess_volume(volume: Volume, settings: PreprocessSettings) -> dict:
     elif spacing is not None and settings.target_spacing is not None:
         image, label, spacing = resample_inplane(image, label, spacing, settings.target_spacing)
     foreground_before = int((label > 0).sum())
-    image = crop_or_pad(image, settings.image_size, fill=float(image.min()))
+    image = np.stack([crop_or_pad(ch, settings.image_size, fill=float(ch.min())) for ch in image])
     label = crop_or_pad(label, settings.image_size, fill=0)
     kept = float((label > 0).sum() / foreground_before) if foreground_before else 1.0
     return {"image": image, "label": label, "spacing": spacing, "foreground_kept": kept}

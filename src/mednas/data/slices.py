@@ -56,8 +56,10 @@ class SliceSet:
         if (size, size) == (rows, cols):
             return self
         factors = (1.0, size / rows, size / cols)
-        image = zoom(self.image, (1.0, *factors), order=1, grid_mode=True, mode="grid-constant",
-                     cval=float(self.image.min())).astype(np.float32)
+        # per channel, each filled with its own minimum (channels are normalised separately)
+        image = np.stack([zoom(self.image[:, c], factors, order=1, grid_mode=True, mode="grid-constant",
+                               cval=float(self.image[:, c].min())) for c in range(self.image.shape[1])],
+                         axis=1).astype(np.float32)
         label = zoom(self.label, factors, order=0, grid_mode=True, mode="grid-constant", cval=0).astype(self.label.dtype)
         spacing = self.spacing * np.array([1.0, rows / size, cols / size], dtype=self.spacing.dtype)
         return replace(self, image=image, label=label, spacing=spacing)
