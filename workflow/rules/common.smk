@@ -27,7 +27,7 @@ wildcard_constraints:
 
 
 def setting(*keys):
-    """A rule param or resource: the value at ``keys`` in the config of the job's experiment."""
+    """The value at ``keys`` in the config of the job's experiment, as a param or resource of a rule."""
 
     def get(wildcards, **_):
         value = EXPERIMENTS[wildcards.exp]
