@@ -6,7 +6,7 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from mednas.data.sources import dataset_labels, dataset_name
+from mednas.data.sources import describe_dataset
 from mednas.experiments import experiment_configs
 from mednas.models.registry import BASELINES, baseline_spec, check_image_size
 from mednas.provenance import expand_inputs
@@ -68,7 +68,7 @@ def dataset_input(wildcards):
     if ds["kind"] == "phantom":
         raw = checkpoints.make_phantom.get(exp=wildcards.exp).output.raw
         return {"raw": raw, "files": [str(p) for p in expand_inputs([raw])]}
-    # dataset.path was checked when the workflow was read (_dataset_name)
+    # dataset.path was checked when the workflow was read (_check_dataset_path)
     inputs = {"raw": ds["path"], "files": [str(p) for p in expand_inputs([ds["path"]])]}
     split_file = cfg["split"].get("file")
     if cfg["split"].get("source") == "file" and split_file:
@@ -151,8 +151,7 @@ DATASET_NAME, LABELS = {}, {}
 for _exp, _cfg in EXPERIMENTS.items():
     _check_dataset_path(_cfg)
     _ds = _cfg["dataset"]
-    DATASET_NAME[_exp] = dataset_name(_ds["kind"], _ds.get("path") or "")
-    LABELS[_exp] = dataset_labels(_ds["kind"], _ds.get("path") or "")
+    DATASET_NAME[_exp], LABELS[_exp] = describe_dataset(_ds["kind"], _ds.get("path") or "")
     for _name, _settings in _cfg["retrain"]["baselines"].items():
         baseline_spec(_name, _settings)  # an unknown baseline or setting stops the run before any job
     check_image_size(_cfg["preprocess"]["image_size"], _cfg["space"], _cfg["retrain"]["baselines"],

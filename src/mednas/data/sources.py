@@ -37,26 +37,28 @@ def load_volumes(
     raise ConfigError(f"dataset.kind: unsupported value '{kind}' (use one of {', '.join(LAYOUTS)})")
 
 
-def dataset_labels(kind: str, path: str | Path) -> LabelSet:
-    """A data set's labels and channels, read from its description alone (no image is loaded)."""
-    if kind in ("phantom", "acdc"):
-        return ACDC_LABELS
+def describe_dataset(kind: str, path: str | Path) -> tuple[str, LabelSet]:
+    """A data set's name and its labels and channels, from its description alone (no image is
+    loaded): the phantom's and ACDC's own, or an nnU-Net raw ``dataset.json``'s (nnU-Net does not
+    require its ``name`` key: without it, the folder's name)."""
+    if kind == "phantom":
+        return "phantom (synthetic)", ACDC_LABELS
+    if kind == "acdc":
+        return "ACDC", ACDC_LABELS
     if kind == "nnunet_raw":
-        return read_dataset_json(Path(path))["label_set"]
+        meta = read_dataset_json(Path(path))
+        return (str(meta["name"]) if meta.get("name") else Path(path).resolve().name), meta["label_set"]
     raise ConfigError(f"dataset.kind: unsupported value '{kind}' (use one of {', '.join(LAYOUTS)})")
+
+
+def dataset_labels(kind: str, path: str | Path) -> LabelSet:
+    """A data set's labels and channels (see :func:`describe_dataset`)."""
+    return describe_dataset(kind, path)[1]
 
 
 def dataset_name(kind: str, path: str | Path) -> str:
-    """The name tables give the data set: the phantom's, ACDC's, or ``name`` in an nnU-Net raw
-    ``dataset.json`` (nnU-Net does not require that key: without it, the folder's name)."""
-    if kind == "phantom":
-        return "phantom (synthetic)"
-    if kind == "acdc":
-        return "ACDC"
-    if kind == "nnunet_raw":
-        name = read_dataset_json(Path(path)).get("name")
-        return str(name) if name else Path(path).resolve().name
-    raise ConfigError(f"dataset.kind: unsupported value '{kind}' (use one of {', '.join(LAYOUTS)})")
+    """The name tables give the data set (see :func:`describe_dataset`)."""
+    return describe_dataset(kind, path)[0]
 
 
 def resolve_split(
