@@ -27,6 +27,7 @@ include: "workflow/rules/latency.smk"
 include: "workflow/rules/search.smk"
 include: "workflow/rules/retrain.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/classify.smk"
 
 
 # Every experiment of the config (each of `experiments`, or the one `experiment`), whole.

@@ -108,7 +108,7 @@ def main() -> None:
         for seed in args.seeds:
             for strategy in args.strategies:
                 settings = StrategySettings.from_config({**search, "seed": seed})
-                archive = ArchiveLog(Path(tmp) / f"{strategy}-{seed}.csv", archive_columns(evaluator.metrics),
+                archive = ArchiveLog(Path(tmp) / f"{strategy}-{seed}.csv", archive_columns(space.gene_names, evaluator.metrics),
                                      f"benchmark-{strategy}-{seed}")
                 pool = CandidatePool(space, evaluator, cost, objectives, archive, settings.budget)
                 t0 = time.perf_counter()

@@ -22,8 +22,13 @@ def test_defaults_are_filled():
     cfg = {"experiment": "x", "dataset": {"kind": "phantom"}, "split": {}, "preprocess": {}}
     validate(cfg, SCHEMA, set_default=True)
     assert cfg["preprocess"]["image_size"] == 128 and cfg["split"]["fractions"]["test"] == 0.2
-    # Left unset, the search space is CardiacNAS Table I and the budgets are the paper's.
-    assert cfg["space"]["filters"] == [32, 127] and cfg["space"]["res_scale"] == [0.1, 1.0]
+    # Left unset, the search space is CardiacNAS Table I (the space's own defaults, not the schema's:
+    # another registered space has other keys) and the budgets are the paper's.
+    from mednas.space.base import make_space
+
+    assert cfg["space"] == {"name": "cardiac"} and cfg["task"] == "segmentation"
+    space = make_space(cfg["space"])
+    assert space.filters == (32, 127) and space.res_scale == (0.1, 1.0)
     assert cfg["train"]["lr"] == 0.001 and cfg["train"]["nesterov"] is True
     assert cfg["supernet"]["epochs"] == 100
 

@@ -13,7 +13,8 @@ from mednas.search.choose import check_rule, choose
 from mednas.search.objectives import Objectives
 from mednas.search.pareto import closest_to_ideal, hypervolume, knee, non_dominated, survival_order
 from mednas.search.pool import CandidatePool, archive_columns
-from mednas.search.strategies import STRATEGIES, IntegerCoding, StrategySettings, run_strategy
+from mednas.search.strategies import STRATEGIES, StrategySettings, run_strategy
+from mednas.space.base import IntegerCoding
 from mednas.space.cardiac import CardiacSpace
 
 SPACE = CardiacSpace(filters=(8, 16))
@@ -103,7 +104,7 @@ def _record(key: str, **extra):
 
 
 def test_archive_log_reloads_drops_partial_line_and_discards_other_runs(tmp_path):
-    cols = archive_columns(["dice_mean"])
+    cols = archive_columns(SPACE.gene_names, ["dice_mean"])
     path = tmp_path / "archive.csv"
     log = ArchiveLog(path, cols, "fp1")
     log.append(_record("a", dice_mean=0.1234567890123))
@@ -143,7 +144,7 @@ def fake_cost(g):
 def make_pool(tmp_path, evaluator, budget, objectives=("dice", "flops"), budgets=None, fp="fp"):
     obj = Objectives.from_config({"evaluator": "inherit", "objectives": list(objectives),
                                   "budgets": budgets or {}}, SCALES)
-    log = ArchiveLog(tmp_path / "log.csv", archive_columns(evaluator.metrics), fp)
+    log = ArchiveLog(tmp_path / "log.csv", archive_columns(SPACE.gene_names, evaluator.metrics), fp)
     return CandidatePool(SPACE, evaluator, fake_cost, obj, log, budget)
 
 
@@ -239,26 +240,6 @@ def test_sa_starts_come_from_the_front_nearest_the_origin(tmp_path):
     starts = sa_starts(pool, recs, StrategySettings(sa_solutions=4))
     assert [r["key"] for r in starts] == ["b", "c", "a", "e"]
 
-
-
-def test_indicator_sum_picks_mstfs_choice_from_the_last_generation(tmp_path):
-    class Indicators:
-        metrics = ("jacob_cov", "synflow")
-
-        def __call__(self, g):
-            return {"jacob_cov": float(g.filters), "synflow": float(10 ** g.layers)}
-
-    obj = Objectives.from_config({"evaluator": "zerocost", "objectives": ["mstf"]}, SCALES)
-    log = ArchiveLog(tmp_path / "log.csv", archive_columns(Indicators.metrics), "fp")
-    pool = CandidatePool(SPACE, Indicators(), fake_cost, obj, log, 12)
-    run_strategy("random", pool, StrategySettings(population=6, generations=2, seed=1))
-    last = [r for r in pool.records() if r["generation"] == 2]
-    pick = choose(pool, "indicator_sum")
-    # normalised jacob_cov + normalised log synflow (log: synflow is in log_indicators by default)
-    f = np.array([r["filters"] for r in last], float)
-    lay = np.array([r["layers"] for r in last], float)
-    score = (f - f.min()) / (np.ptp(f) or 1) + (lay - lay.min()) / (np.ptp(lay) or 1)
-    assert pick["key"] == last[int(np.argmax(score))]["key"] and pick["record"]["generation"] == 2
 
 
 # -- selection pressure: each operator prefers what it should ------------------------------------

@@ -6,7 +6,9 @@ the config's other keys (the shared defaults), as Snakemake workflows usually ho
       small: {space: {filters: [8, 12]}}
       large: {space: {filters: [8, 24]}, retrain: {epochs: 20}}
 
-Without ``experiments`` the config is one experiment, named by its ``experiment`` key.
+Without ``experiments`` the config is one experiment, named by its ``experiment`` key. An
+experiment whose ``space`` names another search space than the shared one gets its own
+section whole (the shared space's genes mean nothing to it).
 """
 
 from __future__ import annotations
@@ -49,5 +51,11 @@ def experiment_configs(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
                               "belong inside it")
         if not str(name) or "/" in str(name):
             raise ConfigError(f"experiments: {name!r} cannot name a results folder")
-        out[str(name)] = {**deep_merge(shared, settings), "experiment": str(name)}
+        merged = deep_merge(shared, settings)
+        # A space section naming another space replaces the shared one: the genes differ.
+        space = settings.get("space")
+        if isinstance(space, Mapping) and space.get("name", "cardiac") != (shared.get("space") or {}).get("name",
+                                                                                                       "cardiac"):
+            merged["space"] = copy.deepcopy(dict(space))
+        out[str(name)] = {**merged, "experiment": str(name)}
     return out

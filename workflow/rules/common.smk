@@ -6,7 +6,10 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from mednas.data.medmnist import subset_file, subset_info
 from mednas.data.sources import describe_dataset
+from mednas.report.classification import paper_rows
+from mednas.space.base import make_space
 from mednas.experiments import experiment_configs
 from mednas.models.registry import BASELINES, baseline_spec, check_image_size
 from mednas.provenance import expand_inputs
@@ -24,6 +27,18 @@ for _cfg in EXPERIMENTS.values():
 
 wildcard_constraints:
     exp="|".join(map(re.escape, EXPERIMENTS)),
+
+
+def _names_regex(names):
+    """A wildcard regex matching exactly ``names`` (one that matches nothing when there are none)."""
+    return "|".join(map(re.escape, names)) or "(?!)"
+
+
+# The two kinds of experiment run different rules that may write the same file names
+# (search/*, table2.csv): each rule takes only its own kind's experiments.
+SEGMENTATION = [e for e, c in EXPERIMENTS.items() if c["task"] == "segmentation"]
+CLASSIFICATION = [e for e, c in EXPERIMENTS.items() if c["task"] == "classification"]
+SEG_EXP, CLS_EXP = _names_regex(SEGMENTATION), _names_regex(CLASSIFICATION)
 
 
 def setting(*keys):
@@ -143,6 +158,43 @@ def _check_dataset_path(cfg):
                              f"(dataset.kind is '{ds['kind']}')")
 
 
+def check_classification(cfg):
+    """A classification experiment's data set, space and search settings, checked when the workflow is read."""
+    name, ds = cfg["experiment"], cfg["dataset"]
+    if ds["kind"] != "medmnist" or not ds.get("flag"):
+        raise ValueError(f"experiment '{name}': task classification needs dataset.kind medmnist and dataset.flag "
+                         f"(got kind '{ds['kind']}', flag {ds.get('flag')!r})")
+    info = subset_info(ds["flag"], ds["size"])
+    path = subset_file(ds["path"], ds["flag"], ds["size"])
+    if not path.is_file():
+        raise ValueError(f"experiment '{name}': {path} not found (dataset.path / dataset.flag / dataset.size)")
+    make_space(cfg["space"])  # an unknown space or space key stops the run here
+    if cfg["search"]["evaluator"] != "zerocost" or list(cfg["search"]["objectives"]) != ["mstf"]:
+        raise ValueError(f"experiment '{name}': a classification search is training-free: search.evaluator "
+                         f"zerocost and search.objectives [mstf]")
+    for key, paper in cfg["classify"]["paper"].items():
+        if paper is not None:
+            paper_rows(paper if os.path.isabs(paper) else os.path.join(workflow.basedir, paper), info.flag, key)
+    for baseline, settings in cfg["classify"]["baselines"].items():
+        baseline_spec(baseline, settings)
+
+
+def cls_models(exp):
+    """Every model a classification experiment retrains: nas-<strategy>, then the baselines."""
+    return [f"nas-{s}" for s in strategies(exp)] + list(EXPERIMENTS[exp]["classify"]["baselines"])
+
+
+def classification_outputs(exp):
+    """Everything `rule all` builds for a classification experiment."""
+    base, seeds = f"results/{exp}", EXPERIMENTS[exp]["classify"]["seeds"]
+    out = [f"{base}/config.yaml"]
+    out += [f"{base}/search/{s}/{n}" for s in strategies(exp)
+            for n in ("archive.csv", "pareto.csv", "hypervolume.csv", "chosen.json", "cost.json")]
+    out += [f"{base}/models/{m}/seed{k}/metrics.json" for m in cls_models(exp) for k in seeds]
+    out += [f"{base}/{n}" for n in ("table2_acc.csv", "table3_auc.csv", "table4_search_minutes.csv")]
+    return out
+
+
 # Per experiment, before any job: the data set's name (Table II's data set column; prepare
 # records the same in data.json) and its labels and input channels, from its description (rules
 # that build networks before any data are prepared, the latency table, take them as params, so a
@@ -150,6 +202,9 @@ def _check_dataset_path(cfg):
 DATASET_NAME, LABELS = {}, {}
 for _exp, _cfg in EXPERIMENTS.items():
     _check_dataset_path(_cfg)
+    if _cfg["task"] == "classification":
+        check_classification(_cfg)  # classify.smk
+        continue
     _ds = _cfg["dataset"]
     DATASET_NAME[_exp], LABELS[_exp] = describe_dataset(_ds["kind"], _ds.get("path") or "")
     for _name, _settings in _cfg["retrain"]["baselines"].items():
@@ -175,6 +230,8 @@ def paper_tables(wildcards):
 
 def experiment_outputs(exp):
     """Everything `rule all` builds for one experiment."""
+    if EXPERIMENTS[exp]["task"] == "classification":
+        return classification_outputs(exp)  # classify.smk
     base = f"results/{exp}"
     out = [f"{base}/config.yaml"]
     out += [f"{base}/data/{n}" for n in ("train.npz", "val.npz", "test.npz", "data.json")]

@@ -1,6 +1,8 @@
 # Reporting: CardiacNAS Table II / III and the figures, from this run's files and config/paper.
 
 rule tables:
+    wildcard_constraints:
+        exp=SEG_EXP,
     input:
         # the paper's tables, where the experiment names them (null: measured rows only)
         unpack(paper_tables),

@@ -5,6 +5,8 @@ wildcard_constraints:
 
 
 rule search:
+    wildcard_constraints:
+        exp=SEG_EXP,
     input:
         unpack(search_inputs),
     output:

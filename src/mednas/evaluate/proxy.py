@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from typing import Any
 import zlib
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from mednas.train.seeding import seed_everything
 from mednas.train.validation import evaluate_volumes, metric_names
 
 
-def genotype_seed(seed: int, genotype: Genotype) -> int:
+def genotype_seed(seed: int, genotype: Any) -> int:
     """A seed per (run seed, genotype): the same candidate trains the same way in any order."""
     return (seed * 1_000_003 + zlib.crc32(genotype.key().encode())) % (2**31)
 

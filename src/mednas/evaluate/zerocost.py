@@ -1,7 +1,8 @@
-"""Training-free indicators (MSTF-NAS Eqs. 2-4, after Abdelfattah et al.) for a segmentation network.
+"""Training-free indicators (MSTF-NAS Eqs. 2-4, after Abdelfattah et al.) for any network and task.
 
 Every indicator scores a freshly initialised standalone network on one fixed minibatch of
-training slices, with the segmentation loss (Dice + cross-entropy) where a loss is needed:
+training data, with the task's loss where a loss is needed (segmentation: Dice +
+cross-entropy; classification: cross-entropy):
 
 - ``grad_norm``: sum over layers of the L2 norm of the weight gradient;
 - ``snip``: sum of |dL/dtheta * theta|;
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -35,8 +37,7 @@ from mednas.data.slices import SliceSet
 from mednas.errors import ConfigError
 from mednas.models.cardiac_net import ArchSettings, build_subnet
 from mednas.models.dynamic import DynConv2d, DynConvTranspose2d
-from mednas.space.cardiac import Genotype
-from mednas.train.losses import make_loss, segmentation_loss
+from mednas.train.tasks import LossFn, segmentation_task_loss
 from mednas.train.seeding import seed_everything
 from mednas.evaluate.proxy import genotype_seed
 
@@ -50,42 +51,42 @@ def conv_layers(model: nn.Module) -> list[nn.Module]:
     return [m for m in model.modules() if isinstance(m, CONV_TYPES)]
 
 
-def _loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return segmentation_loss(make_loss(), model(x).float(), y)
+def _loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: LossFn) -> torch.Tensor:
+    return loss(model(x).float(), y)
 
 
-def _backward(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[nn.Module]:
+def _backward(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: LossFn) -> list[nn.Module]:
     layers = conv_layers(model)
     model.train()
     model.zero_grad(set_to_none=True)
-    _loss(model, x, y).backward()
+    _loss(model, x, y, loss).backward()
     return layers
 
 
-def grad_norm(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    layers = _backward(model, x, y)
+def grad_norm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: LossFn = segmentation_task_loss) -> float:
+    layers = _backward(model, x, y, loss)
     return float(sum(m.weight.grad.norm() for m in layers if m.weight.grad is not None))
 
 
-def snip(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    layers = _backward(model, x, y)
+def snip(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: LossFn = segmentation_task_loss) -> float:
+    layers = _backward(model, x, y, loss)
     return float(sum((m.weight.grad * m.weight.detach()).abs().sum() for m in layers if m.weight.grad is not None))
 
 
-def grasp(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+def grasp(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: LossFn = segmentation_task_loss) -> float:
     weights = [m.weight for m in conv_layers(model)]
     model.train()
     # The fused attention kernels have no double backward; the math kernel computes the same thing.
     with sdpa_kernel(SDPBackend.MATH):
-        g = torch.autograd.grad(_loss(model, x, y), weights, allow_unused=True)
+        g = torch.autograd.grad(_loss(model, x, y, loss), weights, allow_unused=True)
         g = [torch.zeros_like(w) if gi is None else gi.detach() for w, gi in zip(weights, g)]
-        g_graph = torch.autograd.grad(_loss(model, x, y), weights, create_graph=True, allow_unused=True)
+        g_graph = torch.autograd.grad(_loss(model, x, y, loss), weights, create_graph=True, allow_unused=True)
         z = sum((a * b).sum() for a, b in zip(g_graph, g) if a is not None)
         hg = torch.autograd.grad(z, weights, allow_unused=True)
     return float(sum((-w.detach() * h).sum() for w, h in zip(weights, hg) if h is not None))
 
 
-def synflow(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+def synflow(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: LossFn = segmentation_task_loss) -> float:
     model = model.double().eval()  # float64 against overflow; eval: BatchNorm and dropout off
     with torch.no_grad():
         for p in model.state_dict().values():
@@ -97,7 +98,7 @@ def synflow(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     return float(sum((m.weight.detach() * m.weight.grad).sum() for m in conv_layers(model) if m.weight.grad is not None))
 
 
-def fisher(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+def fisher(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: LossFn = segmentation_task_loss) -> float:
     maps: list[torch.Tensor] = []
 
     def keep(_module: nn.Module, _inputs: tuple, out: torch.Tensor) -> None:
@@ -106,7 +107,7 @@ def fisher(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 
     hooks = [m.register_forward_hook(keep) for m in conv_layers(model)]
     try:
-        _backward(model, x, y)
+        _backward(model, x, y, loss)
     finally:
         for h in hooks:
             h.remove()
@@ -135,7 +136,7 @@ class _ActivationCodes(TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
-def jacob_cov(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+def jacob_cov(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: LossFn = segmentation_task_loss) -> float:
     model.train()
     codes = _ActivationCodes(len(x), x.device)
     with torch.no_grad(), codes:
@@ -146,7 +147,7 @@ def jacob_cov(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     return float(logdet) if sign > 0 else float("-inf")
 
 
-FUNCTIONS: dict[str, Callable[[nn.Module, torch.Tensor, torch.Tensor], float]] = {
+FUNCTIONS: dict[str, Callable[..., float]] = {
     "grad_norm": grad_norm, "snip": snip, "grasp": grasp, "synflow": synflow, "fisher": fisher,
     "jacob_cov": jacob_cov,
 }
@@ -161,30 +162,47 @@ def check_indicators(names: Sequence[str]) -> tuple[str, ...]:
 
 def fixed_batch(data: SliceSet, batch_size: int, seed: int, device: str) -> tuple[torch.Tensor, torch.Tensor]:
     """A seeded batch of distinct training slices with their labels (the same for every candidate)."""
-    if len(data) < batch_size:
-        raise ValueError(f"zero-cost batch of {batch_size} needs at least that many training slices, got {len(data)}")
-    idx = np.sort(np.random.default_rng(seed).choice(len(data), batch_size, replace=False))
-    x = torch.from_numpy(data.image[idx]).to(device)
-    y = torch.from_numpy(data.label[idx].astype("int64")).to(device)
+    return fixed_arrays(data.image, data.label, batch_size, seed, device, "training slices")
+
+
+def fixed_arrays(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int, device: str,
+                 what: str = "training images") -> tuple[torch.Tensor, torch.Tensor]:
+    """A seeded batch of distinct rows of ``images`` / ``labels`` (labels as int64)."""
+    if len(images) < batch_size:
+        raise ValueError(f"zero-cost batch of {batch_size} needs at least that many {what}, got {len(images)}")
+    idx = np.sort(np.random.default_rng(seed).choice(len(images), batch_size, replace=False))
+    x = torch.from_numpy(np.ascontiguousarray(images[idx])).to(device)
+    y = torch.from_numpy(np.asarray(labels[idx]).astype("int64")).to(device)
     return x, y
 
 
-class ZeroCostEvaluator:
-    """All six indicators of a genotype's network at initialisation (one seeded init per genotype)."""
+class IndicatorEvaluator:
+    """Training-free indicators (all six by default) of a genotype's network at initialisation (one
+    seeded init per genotype), for any space and task: ``build(genotype)`` gives the network,
+    ``loss`` the task's loss."""
 
     name = "zerocost"
-    metrics = INDICATORS
 
-    def __init__(self, arch: ArchSettings, train: SliceSet, batch_size: int, device: str, seed: int):
-        self.arch, self.device, self.seed = arch, device, seed
-        self.x, self.y = fixed_batch(train, batch_size, seed, device)
+    def __init__(self, build: Callable[[Any], nn.Module], loss: LossFn, x: torch.Tensor, y: torch.Tensor,
+                 device: str, seed: int, indicators: Sequence[str] = INDICATORS):
+        self.build, self.loss, self.x, self.y, self.device, self.seed = build, loss, x, y, device, seed
+        self.metrics = check_indicators(indicators)
 
-    def __call__(self, genotype: Genotype) -> dict[str, float]:
+    def __call__(self, genotype: Any) -> dict[str, float]:
         seed = genotype_seed(self.seed, genotype)
         torch.manual_seed(seed)
-        base = build_subnet(genotype, self.arch).to(self.device)
+        base = self.build(genotype).to(self.device)
         out = {}
-        for name in INDICATORS:
+        for name in self.metrics:
             seed_everything(seed)  # dropout draws
-            out[name] = FUNCTIONS[name](copy.deepcopy(base), self.x, self.y)
+            out[name] = FUNCTIONS[name](copy.deepcopy(base), self.x, self.y, self.loss)
         return out
+
+
+class ZeroCostEvaluator(IndicatorEvaluator):
+    """The indicators of a cardiac genotype's segmentation network on a fixed batch of training slices."""
+
+    def __init__(self, arch: ArchSettings, train: SliceSet, batch_size: int, device: str, seed: int):
+        self.arch = arch
+        x, y = fixed_batch(train, batch_size, seed, device)
+        super().__init__(lambda g: build_subnet(g, arch), segmentation_task_loss, x, y, device, seed)

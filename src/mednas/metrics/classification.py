@@ -30,3 +30,19 @@ def auc(labels: np.ndarray, scores: np.ndarray) -> float:
         return float(compute_roc_auc(torch.from_numpy(scores), torch.from_numpy(labels)))
     onehot = np.eye(scores.shape[1], dtype=np.float64)[labels]
     return float(compute_roc_auc(torch.from_numpy(scores), torch.from_numpy(onehot), average="macro"))
+
+
+def medmnist_scores(labels: np.ndarray, probabilities: np.ndarray, task: str) -> dict[str, float]:
+    """ACC and AUC exactly as MedMNIST's evaluator defines them for ``task`` (binary-class: AUC of
+    the last class's probability, ACC at 0.5; multi-class and ordinal: one-vs-rest macro AUC,
+    ACC of the arg-max), so that our figures compare with the benchmark's tables."""
+    try:
+        from medmnist.evaluator import getACC, getAUC
+    except ImportError as err:
+        raise ImportError("medmnist's evaluator needs scikit-learn and pandas; pip install --no-deps medmnist "
+                          "scikit-learn") from err
+    labels = np.asarray(labels).reshape(-1, 1)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    if probabilities.ndim != 2 or len(probabilities) != len(labels):
+        raise ValueError(f"need (N, classes) probabilities for {len(labels)} labels, got {probabilities.shape}")
+    return {"acc": float(getACC(labels, probabilities, task)), "auc": float(getAUC(labels, probabilities, task))}

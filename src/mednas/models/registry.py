@@ -1,7 +1,9 @@
 """Every network the pipeline retrains, built from a plain, JSON-able spec.
 
 A spec is ``{"kind": "cardiac", "genotype": {...}, "arch": {...}}`` for a searched network
-or ``{"kind": "unet", "base": 64, "depth": 4}`` for the U-Net baseline. ``model.pt`` stores
+or ``{"kind": "unet", "base": 64, "depth": 4}`` for the U-Net baseline; classifiers:
+``{"kind": "mstf", "genotype": {...}, "space": {...}}`` and ``{"kind": "resnet18", ...}``
+(MONAI's ResNet-18). ``model.pt`` stores
 the spec next to the weights, so a model file alone rebuilds its network.
 """
 
@@ -21,7 +23,13 @@ from mednas.space.cardiac import CardiacSpace, Genotype
 # Baselines the pipeline can train: name -> (display name, allowed settings with defaults).
 BASELINES: dict[str, tuple[str, dict[str, int]]] = {
     "unet": ("U-Net", {"base": 64, "depth": 4}),
+    # MONAI's ResNet-18; the defaults give MedMNIST's "ResNet-18 (28)": a 3x3 stride-1 first
+    # convolution and no max-pooling (CIFAR-style), as MedMNIST's own models.py; conv1 7, stride
+    # 2 and max_pool 1 give the ImageNet stem.
+    "resnet18": ("ResNet-18", {"conv1": 3, "stride": 1, "max_pool": 0}),
 }
+# Settings that may be 0 (a switch); every other setting is a positive integer.
+SWITCHES = {"max_pool"}
 
 
 def baseline_spec(name: str, settings: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -35,14 +43,20 @@ def baseline_spec(name: str, settings: Mapping[str, Any] | None) -> dict[str, An
         raise ConfigError(f"retrain.baselines.{name}: unknown key(s) {unknown}; allowed {sorted(defaults)}")
     spec = {**defaults, **settings}
     for key, value in spec.items():
-        if not isinstance(value, int) or value < 1:
-            raise ConfigError(f"retrain.baselines.{name}.{key} must be a positive integer, got {value!r}")
+        low = 0 if key in SWITCHES else 1
+        if not isinstance(value, int) or value < low:
+            raise ConfigError(f"retrain.baselines.{name}.{key} must be an integer >= {low}, got {value!r}")
     return {"kind": name, **spec}
 
 
 def cardiac_spec(genotype: Genotype, arch: ArchSettings) -> dict[str, Any]:
     """The spec of a searched network."""
     return {"kind": "cardiac", "genotype": genotype.to_dict(), "arch": asdict(arch)}
+
+
+def mstf_spec(genotype: Any, space_settings: Mapping[str, int]) -> dict[str, Any]:
+    """The spec of a network of the MSTF-NAS space."""
+    return {"kind": "mstf", "genotype": genotype.to_dict(), "space": dict(space_settings)}
 
 
 def fit_to_data(spec: Mapping[str, Any], in_channels: int, num_classes: int) -> dict[str, Any]:
@@ -61,13 +75,25 @@ def build_model(spec: Mapping[str, Any]) -> nn.Module:
     if kind == "cardiac":
         arch = ArchSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in spec["arch"].items()})
         return build_subnet(Genotype(**spec["genotype"]), arch)
+    missing = [k for k in ("in_channels", "num_classes") if k not in spec]
+    if missing:
+        raise ConfigError(f"model spec {dict(spec)} lacks {missing}: a network learns them from the data "
+                          "(mednas.models.registry.fit_to_data)")
+    in_ch, n_cls = int(spec["in_channels"]), int(spec["num_classes"])
+    if kind == "mstf":
+        from mednas.models.mstf_net import MSTFNet
+        from mednas.space.mstf import MSTFSpace
+
+        space = MSTFSpace(**spec["space"])
+        return MSTFNet(space.from_dict(spec["genotype"]), in_ch, n_cls, space.channels)
     if kind == "unet":
-        missing = [k for k in ("in_channels", "num_classes") if k not in spec]
-        if missing:
-            raise ConfigError(f"model spec {dict(spec)} lacks {missing}: a baseline learns them from the data "
-                              "(mednas.models.registry.fit_to_data)")
-        return UNet(int(spec["in_channels"]), int(spec["num_classes"]), base=int(spec["base"]), depth=int(spec["depth"]))
-    raise ConfigError(f"model spec: unknown kind {kind!r}; known: cardiac, {', '.join(BASELINES)}")
+        return UNet(in_ch, n_cls, base=int(spec["base"]), depth=int(spec["depth"]))
+    if kind == "resnet18":
+        from monai.networks.nets import resnet18
+
+        return resnet18(spatial_dims=2, n_input_channels=in_ch, num_classes=n_cls, conv1_t_size=int(spec["conv1"]),
+                        conv1_t_stride=int(spec["stride"]), no_max_pool=not spec["max_pool"])
+    raise ConfigError(f"model spec: unknown kind {kind!r}; known: cardiac, mstf, {', '.join(BASELINES)}")
 
 
 def input_multiple(spec: Mapping[str, Any]) -> int:

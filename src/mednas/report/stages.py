@@ -81,3 +81,22 @@ def run_figures(archive_paths: Mapping[str, str], summary_paths: Mapping[str, st
         corr.round(4).to_csv(t_corr_csv, index_label="factor")
         figures.plot_curves(t_curves, curves, unit, list(test.structures.values()))
         figures.plot_overlays(t_overlays, test.image[idx], test.label[idx], predictions, titles, test.structures)
+
+
+def run_classification_tables(metrics_paths: Mapping[str, list[str]], cost_paths: Mapping[str, str], flag: str,
+                              paper: Mapping[str, str | None], outputs: Mapping[str, str]) -> None:
+    """Tables II (ACC), III (AUC) and IV (search minutes) of a classification experiment, together."""
+    from mednas.report.classification import metric_table, search_table
+
+    metrics = {m: sorted((_read_json(p) for p in paths), key=lambda r: r["seed"]) for m, paths in metrics_paths.items()}
+    costs = {s: _read_json(p) for s, p in cost_paths.items()}
+    acc, acc_cols = metric_table(metrics, "acc", flag, paper.get("acc"))
+    auc, auc_cols = metric_table(metrics, "auc", flag, paper.get("auc"))
+    minutes, minute_cols = search_table(costs, flag, paper.get("search_minutes"))
+    with atomic_outputs([outputs["acc"], outputs["auc"], outputs["search"]]) as (t_acc, t_auc, t_search):
+        write_rows(t_acc, acc, acc_cols)
+        write_rows(t_auc, auc, auc_cols)
+        write_rows(t_search, minutes, minute_cols)
+    for row in acc:
+        if row["source"] == "measured":
+            log.info("%s: test ACC %s +- %s", row["method"], row["acc"], row["acc_sd"])

@@ -3,8 +3,9 @@
 - ``knee``: the knee of the feasible Pareto front (see :func:`mednas.search.pareto.knee`);
 - ``closest_to_ideal``: the front point nearest the ideal point (the hybrid MOEA/D paper's rule);
 - ``best_dice``: the highest validation Dice among candidates within every budget;
-- ``indicator_sum``: MSTF-NAS's rule, the highest sum of its two (min-max normalised) indicators
-  among the last generation's feasible candidates.
+- ``indicator_sum``: MSTF-NAS's rule, the highest sum of its two (min-max normalised over that
+  set) indicators among the feasible members of the strategy's final population (random search:
+  everything it drew).
 """
 
 from __future__ import annotations
@@ -46,8 +47,14 @@ def choose(pool: CandidatePool, rule: str) -> dict[str, Any]:
     elif rule == "best_dice":
         pick = max(feasible, key=lambda r: (r["dice_mean"], -r["flops"]))
     elif rule == "indicator_sum":
-        last = max(r["generation"] for r in feasible)
-        pick = _indicator_sum(pool, [r for r in feasible if r["generation"] == last])
+        if pool.population is None:
+            raise MednasError("search.choose indicator_sum needs the strategy's final population; this strategy "
+                              "did not report one")
+        final = [r for r, v in zip(pool.population, pool.objectives.violation(pool.population)) if v <= 0]
+        if not final:
+            raise MednasError(f"no member of the final population satisfies search.budgets "
+                              f"{dict(pool.objectives.budgets)}")
+        pick = _indicator_sum(pool, final)
     else:
         raise ConfigError(f"search.choose: unknown rule '{rule}'")
     objectives = pool.objectives.matrix([pick], context=records)[0]  # mstf: normalised over the archive

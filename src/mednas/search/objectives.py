@@ -88,6 +88,11 @@ class Objectives:
         return [f"obj_{n}" for n in self.names]
 
     @property
+    def relative(self) -> bool:
+        """Whether a candidate's values depend on the set it is compared with (mstf's normalisation)."""
+        return self.names == ("mstf",)
+
+    @property
     def n_obj(self) -> int:
         return len(self.labels)
 

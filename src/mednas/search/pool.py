@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -21,22 +20,20 @@ from mednas.cost.candidate import COST_METRICS
 from mednas.search.archive import ArchiveLog
 from mednas.search.objectives import Objectives
 from mednas.search.pareto import hypervolume, non_dominated
-from mednas.space.cardiac import CardiacSpace, Genotype
+from mednas.space.base import Genotype, SearchSpace
 
 log = logging.getLogger("mednas")
 
-GENES = tuple(f.name for f in fields(Genotype))
 
-
-def archive_columns(metrics: Sequence[str]) -> list[str]:
-    """Column order of archive.csv for an evaluator with ``metrics``."""
-    return ["generation", "phase", "key", *GENES, *metrics, *COST_METRICS, "eval_seconds"]
+def archive_columns(genes: Sequence[str], metrics: Sequence[str], costs: Sequence[str] = COST_METRICS) -> list[str]:
+    """Column order of archive.csv for a space's ``genes``, an evaluator's ``metrics`` and the ``costs``."""
+    return ["generation", "phase", "key", *genes, *metrics, *costs, "eval_seconds"]
 
 
 class CandidatePool:
     """Evaluates, caches and counts the candidates of one search."""
 
-    def __init__(self, space: CardiacSpace, evaluator: Callable[[Genotype], Mapping[str, float]],
+    def __init__(self, space: SearchSpace, evaluator: Callable[[Genotype], Mapping[str, float]],
                  cost: Callable[[Genotype], Mapping[str, float]], objectives: Objectives, archive: ArchiveLog,
                  budget: int):
         self.space, self.evaluator, self.cost = space, evaluator, cost
@@ -45,6 +42,11 @@ class CandidatePool:
         self.history: list[dict[str, Any]] = []
         self.computed = self.repeats = 0
         self.replayed_keys: set[str] = set()
+        self.population: list[dict[str, Any]] | None = None
+
+    def set_population(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """The strategy's final population (what MSTF-NAS's pick reads), distinct, in order."""
+        self.population = list({r["key"]: dict(r) for r in records}.values())
 
     @property
     def replayed(self) -> int:
@@ -58,13 +60,14 @@ class CandidatePool:
         return g.key() in self.seen
 
     def genotype(self, record: Mapping[str, Any]) -> Genotype:
-        return self.space.from_dict({k: record[k] for k in GENES})
+        return self.space.from_dict({k: record[k] for k in self.space.gene_names})
 
     def evaluate(self, genotypes: Iterable[Genotype], generation: int, phase: str) -> list[dict[str, Any]]:
         """Records of ``genotypes`` in order, evaluating only what neither this run nor the log has."""
         out = []
         for g in genotypes:
-            key = self.space.validate(g).key()
+            g = self.space.validate(self.space.repair(g))
+            key = g.key()
             record = self.seen.get(key)
             if record is not None:
                 self.repeats += 1

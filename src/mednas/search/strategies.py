@@ -1,12 +1,15 @@
-"""Search strategies over the cardiac space, each driving a :class:`CandidatePool`.
+"""Search strategies over any search space, each driving a :class:`CandidatePool`.
+
+A strategy sees the space only through :class:`mednas.space.base.SearchSpace` (sample,
+mutate, crossover, repair, pymoo variables): a new space needs no change here.
 
 - ``ga``: CardiacNAS Algorithm 1. Random initial population; binary tournament parent
-  selection on (feasibility, non-domination rank, crowding); uniform + blend crossover and
-  resample / jitter mutation (``CardiacSpace``); elitist replacement keeping the best
-  ``population`` of parents and offspring by the same order.
-- ``nsga2``: pymoo's NSGA-II over the same genes as mixed variables (integers, reals, choices).
+  selection on (feasibility, non-domination rank, crowding); the space's crossover and
+  mutation (cardiac: uniform + blend crossover, resample / jitter mutation); elitist
+  replacement keeping the best ``population`` of parents and offspring by the same order.
+- ``nsga2``: pymoo's NSGA-II over the space's variables (integers, reals, choices).
 - ``moead_sa``: pymoo's MOEA/D (the batch variant, one offspring per sub-problem per
-  generation) on an integer encoding of the genes, then simulated annealing from the
+  generation) on the integer coding of the variables, then simulated annealing from the
   ``sa_solutions`` points of its Pareto front closest to the origin; the annealing walk moves by the
   Metropolis rule on the mean normalised objective and a move replaces a solution's best only
   when it improves every objective (003's acceptance of a "best").
@@ -32,7 +35,7 @@ import numpy as np
 from mednas.errors import ConfigError
 from mednas.search.pareto import survival_order
 from mednas.search.pool import CandidatePool
-from mednas.space.cardiac import CardiacSpace, Genotype
+from mednas.space.base import Genotype, IntegerCoding
 
 log = logging.getLogger("mednas")
 
@@ -92,6 +95,7 @@ def _distinct_new(pool: CandidatePool, n: int, draw, tries_per: int = 100) -> li
         if len(out) >= n:
             break
         g = draw()
+        g = pool.space.repair(g)
         if not pool.known(g) and g.key() not in out:
             out[g.key()] = g
     return list(out.values())
@@ -132,6 +136,7 @@ def run_ga(pool: CandidatePool, s: StrategySettings) -> dict[str, Any]:
         F, cv = pool.matrix(merged)
         pop = [merged[i] for i in survival_order(F, cv)[:s.population]]
         pool.end_generation(gen)
+    pool.set_population(pop)
     return {"generations": gen}
 
 
@@ -146,13 +151,21 @@ def run_random(pool: CandidatePool, s: StrategySettings) -> dict[str, Any]:
             break
         pool.evaluate(batch, gen, "random")
         pool.end_generation(gen)
+    pool.set_population(pool.records())  # no population: everything it drew is its final set
     return {"generations": gen}
 
 
 # -- pymoo strategies -------------------------------------------------------------------
 def _ask_tell(pool: CandidatePool, s: StrategySettings, algorithm, problem, decode, phase: str,
               budget: int, objective) -> int:
-    """Drive a pymoo algorithm by ask / tell until ``budget`` distinct candidates are seen."""
+    """Drive a pymoo algorithm by ask / tell until ``budget`` distinct candidates are seen.
+
+    ``objective(records)`` gives the (F, G or None) rows pymoo ranks. Where the objectives are
+    relative to the set compared (MSTF-NAS Eq. 5 normalises over the population), the current
+    population's rows are recomputed together with the offspring's before every tell, so that
+    survivors and offspring are compared on one scale and one genotype's values do not depend on
+    the batch it first appeared in.
+    """
     from pymoo.termination.max_gen import MaximumGenerationTermination
 
     algorithm.setup(problem, termination=MaximumGenerationTermination(s.max_generations), seed=s.seed)
@@ -161,31 +174,27 @@ def _ask_tell(pool: CandidatePool, s: StrategySettings, algorithm, problem, deco
         infills = algorithm.ask()
         gen += 1
         records = pool.evaluate([decode(x) for x in infills.get("X")], gen, phase)
-        objective(infills, records)
+        pop = algorithm.pop
+        others = []
+        if pool.objectives.relative and pop is not None and len(pop):
+            others = [pool.seen[pool.space.validate(decode(x)).key()] for x in pop.get("X")]
+        F, G = objective(records + others)
+        n = len(records)
+        infills.set("F", F[:n])
+        if G is not None:
+            infills.set("G", G[:n])
+        if others:
+            pop.set("F", F[n:])
+            if hasattr(algorithm, "ideal"):  # MOEA/D's ideal point, on the new scale
+                algorithm.ideal = F.min(axis=0)
         algorithm.tell(infills=infills)
         pool.end_generation(gen)
+    if algorithm.pop is not None:
+        pool.set_population([pool.seen[pool.space.validate(decode(x)).key()] for x in algorithm.pop.get("X")])
     if len(pool.seen) < budget:
         log.info("%s: stopped at the cap of %d generations with %d of %d distinct candidates (the population "
                  "kept proposing genotypes already evaluated)", phase, s.max_generations, len(pool.seen), budget)
     return gen
-
-
-def _genes(space: CardiacSpace) -> dict:
-    from pymoo.core.variable import Choice, Integer, Real
-
-    return {
-        "filters": Integer(bounds=space.filters), "kernel": Choice(options=list(space.kernels)),
-        "layers": Integer(bounds=space.layers), "dropout": Real(bounds=space.dropout),
-        "attention": Choice(options=list(space.attentions)), "fusion": Choice(options=list(space.fusions)),
-        "activation": Choice(options=list(space.activations)), "res_scale": Real(bounds=space.res_scale),
-    }
-
-
-def _from_mixed(space: CardiacSpace, x: Mapping[str, Any]) -> Genotype:
-    return space.validate(Genotype(
-        filters=int(x["filters"]), kernel=int(x["kernel"]), layers=int(x["layers"]),
-        dropout=round(float(x["dropout"]), 3), attention=str(x["attention"]), fusion=str(x["fusion"]),
-        activation=str(x["activation"]), res_scale=round(float(x["res_scale"]), 3)))
 
 
 def run_nsga2(pool: CandidatePool, s: StrategySettings) -> dict[str, Any]:
@@ -194,39 +203,19 @@ def run_nsga2(pool: CandidatePool, s: StrategySettings) -> dict[str, Any]:
     from pymoo.core.problem import Problem
 
     n_constr = pool.objectives.n_constr
-    problem = Problem(vars=_genes(pool.space), n_obj=pool.objectives.n_obj, n_ieq_constr=n_constr)
+    problem = Problem(vars=pool.space.variables(), n_obj=pool.objectives.n_obj, n_ieq_constr=n_constr)
     algorithm = NSGA2(pop_size=s.population, sampling=MixedVariableSampling(),
                       mating=MixedVariableMating(eliminate_duplicates=MixedVariableDuplicateElimination()),
                       eliminate_duplicates=MixedVariableDuplicateElimination())
 
-    def objective(infills, records):
-        infills.set("F", pool.objectives.matrix(records))
-        if n_constr:
-            infills.set("G", pool.objectives.constraints(records))
+    def objective(records):
+        return pool.objectives.matrix(records), pool.objectives.constraints(records) if n_constr else None
 
-    gens = _ask_tell(pool, s, algorithm, problem, lambda x: _from_mixed(pool.space, x), "nsga2", pool.budget,
-                     objective)
+    def decode(x):
+        return pool.space.repair(pool.space.from_variables(x))
+
+    gens = _ask_tell(pool, s, algorithm, problem, decode, "nsga2", pool.budget, objective)
     return {"generations": gens}
-
-
-class IntegerCoding:
-    """The genotype as integers: filters, kernel index, layers, dropout step, choice indices, res_scale step."""
-
-    def __init__(self, space: CardiacSpace, resolution: float):
-        self.space, self.res = space, resolution
-        steps = [round((hi - lo) / resolution) for lo, hi in (space.dropout, space.res_scale)]
-        self.xl = np.array([space.filters[0], 0, space.layers[0], 0, 0, 0, 0, 0])
-        self.xu = np.array([space.filters[1], len(space.kernels) - 1, space.layers[1], steps[0],
-                            len(space.attentions) - 1, len(space.fusions) - 1, len(space.activations) - 1, steps[1]])
-
-    def decode(self, x: np.ndarray) -> Genotype:
-        x = np.clip(np.rint(np.asarray(x, float)).astype(int), self.xl, self.xu)
-        sp = self.space
-        return sp.validate(Genotype(
-            filters=int(x[0]), kernel=sp.kernels[x[1]], layers=int(x[2]),
-            dropout=round(min(sp.dropout[1], sp.dropout[0] + x[3] * self.res), 3),
-            attention=sp.attentions[x[4]], fusion=sp.fusions[x[5]], activation=sp.activations[x[6]],
-            res_scale=round(min(sp.res_scale[1], sp.res_scale[0] + x[7] * self.res), 3)))
 
 
 def _penalised(pool: CandidatePool, records, penalty: float) -> np.ndarray:
@@ -238,6 +227,7 @@ def _penalised(pool: CandidatePool, records, penalty: float) -> np.ndarray:
 def run_moead_sa(pool: CandidatePool, s: StrategySettings) -> dict[str, Any]:
     from pymoo.algorithms.moo.moead import ParallelMOEAD
     from pymoo.core.problem import Problem
+    from pymoo.decomposition.tchebicheff import Tchebicheff
     from pymoo.operators.crossover.sbx import SBX
     from pymoo.operators.mutation.pm import PM
     from pymoo.operators.repair.rounding import RoundingRepair
@@ -251,13 +241,14 @@ def run_moead_sa(pool: CandidatePool, s: StrategySettings) -> dict[str, Any]:
     problem = Problem(n_var=len(coding.xl), n_obj=m, xl=coding.xl, xu=coding.xu, vtype=int)
     algorithm = ParallelMOEAD(
         ref_dirs, n_neighbors=min(s.neighbours, len(ref_dirs)), prob_neighbor_mating=s.prob_neighbour_mating,
+        decomposition=Tchebicheff(),  # 003's Eqs. 4-6 (pymoo's default would be PBI above two objectives)
         sampling=IntegerRandomSampling(), crossover=SBX(prob=1.0, eta=20, vtype=float, repair=RoundingRepair()),
         mutation=PM(eta=20, vtype=float, repair=RoundingRepair()))
     sa_budget = s.sa_solutions * s.sa_steps
     moead_budget = max(pool.budget - sa_budget, s.population)
 
-    def objective(infills, records):
-        infills.set("F", _penalised(pool, records, s.penalty))
+    def objective(records):
+        return _penalised(pool, records, s.penalty), None
 
     gens = _ask_tell(pool, s, algorithm, problem, coding.decode, "moead", moead_budget, objective)
     starts = sa_starts(pool, [r for r in pool.records() if r["phase"] == "moead"], s)
@@ -265,6 +256,8 @@ def run_moead_sa(pool: CandidatePool, s: StrategySettings) -> dict[str, Any]:
     for i, start in enumerate(starts):
         refined.append(anneal(pool, s, start, gens + 1 + i))
         pool.end_generation(gens + 1 + i)
+    # the final set: MOEA/D's population and the annealing's bests
+    pool.set_population((pool.population or []) + [pool.seen[r["best"]] for r in refined])
     return {"generations": gens, "sa": refined}
 
 

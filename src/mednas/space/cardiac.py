@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from mednas.errors import ConfigError
+from mednas.space.base import register_space
 
 ATTENTIONS = ("se", "self")
 FUSIONS = ("add", "concat", "wsum")
@@ -45,9 +46,12 @@ class Genotype:
         return asdict(self)
 
 
+@register_space("cardiac")
 @dataclass(frozen=True)
 class CardiacSpace:
     """Bounds of every gene (config section ``space``)."""
+
+    name = "cardiac"  # a class attribute (not a field): the registry's name
 
     filters: tuple[int, int] = (32, 127)
     kernels: tuple[int, ...] = (1, 3, 5, 7)
@@ -76,6 +80,11 @@ class CardiacSpace:
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> CardiacSpace:
         """Build from the ``space`` config section (missing keys keep Table I's bounds)."""
+        cfg = dict(cfg)
+        name = cfg.pop("name", "cardiac")
+        if name != "cardiac":
+            raise ConfigError(f"space.name is '{name}': the supernet, latency table and segmentation network of "
+                              "this stage are the cardiac space's")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(cfg) - known)
         if unknown:
@@ -116,6 +125,32 @@ class CardiacSpace:
             dropout=float(d["dropout"]), attention=str(d["attention"]), fusion=str(d["fusion"]),
             activation=str(d["activation"]), res_scale=float(d["res_scale"]),
         ))
+
+    @property
+    def gene_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(Genotype))
+
+    def repair(self, g: Genotype) -> Genotype:
+        """Every genotype within the bounds builds a network: nothing to repair."""
+        return g
+
+    def variables(self) -> dict[str, Any]:
+        """The genes as pymoo variables (integers, reals, choices), in gene order."""
+        from pymoo.core.variable import Choice, Integer, Real
+
+        return {
+            "filters": Integer(bounds=self.filters), "kernel": Choice(options=list(self.kernels)),
+            "layers": Integer(bounds=self.layers), "dropout": Real(bounds=self.dropout),
+            "attention": Choice(options=list(self.attentions)), "fusion": Choice(options=list(self.fusions)),
+            "activation": Choice(options=list(self.activations)), "res_scale": Real(bounds=self.res_scale),
+        }
+
+    def from_variables(self, x: Mapping[str, Any]) -> Genotype:
+        """The genotype of pymoo's (or :class:`mednas.space.base.IntegerCoding`'s) variable values."""
+        return self.validate(Genotype(
+            filters=int(x["filters"]), kernel=int(x["kernel"]), layers=int(x["layers"]),
+            dropout=round(float(x["dropout"]), 3), attention=str(x["attention"]), fusion=str(x["fusion"]),
+            activation=str(x["activation"]), res_scale=round(float(x["res_scale"]), 3)))
 
     # -- sampling -------------------------------------------------------------------
     def sample(self, rng: random.Random) -> Genotype:

@@ -97,3 +97,45 @@ def run_retrain(model_name: str, spec: Mapping[str, Any], train_path: str, val_p
         write_rows(tmp_curve, rows)
     shutil.rmtree(Path(checkpoint).parent, ignore_errors=True)
     return rows
+
+
+def run_classifier(model_name: str, spec: Mapping[str, Any], dataset_cfg: Mapping, train_cfg: Mapping, seed: int,
+                   device: str, outputs: Mapping[str, str]) -> dict[str, Any]:
+    """Train classifier ``spec`` on the data set's train split (checkpoint chosen on val AUC), test
+    it once, and write ``model`` (spec + weights), ``curve`` and ``metrics`` together."""
+    import torch
+
+    from mednas.cost.complexity import count_flops, count_params
+    from mednas.data.medmnist import load_medmnist
+    from mednas.metrics.classification import medmnist_scores
+    from mednas.models.registry import build_model, fit_to_data
+    from mednas.train.classify import ClassifySettings, fit_classifier, predict
+    from mednas.train.seeding import seed_everything
+
+    size = int(dataset_cfg.get("size", 28))
+    info, splits = load_medmnist(dataset_cfg["path"], dataset_cfg["flag"], size)
+    settings = ClassifySettings.from_config(train_cfg)
+    spec = fit_to_data(spec, info.in_channels, info.num_classes)
+    seed_everything(seed)
+    model = build_model(spec)
+    params, flops = count_params(model), count_flops(model, (1, info.in_channels, size, size))
+    log.info("%s (seed %d) on %s: %d params, %.2f MFLOPs at %d px, %d epochs of batch %d", model_name, seed,
+             info.flag, params, flops / 1e6, size, settings.epochs, settings.batch_size)
+    tr, va, te = splits["train"], splits["val"], splits["test"]
+    fit = fit_classifier(model, tr.images, tr.labels, va.images, va.labels, info.task, settings, device, seed)
+    model.load_state_dict(fit.best_state)
+    test = medmnist_scores(te.labels, predict(model, te.images, device, settings.val_batch_size), info.task)
+    best = fit.rows[fit.best_epoch - 1]
+    metrics = {"model": model_name, "seed": seed, "dataset": info.flag, "task": info.task,
+               "test_acc": test["acc"], "test_auc": test["auc"], "val_acc": best["val_acc"],
+               "val_auc": best["val_auc"], "best_epoch": fit.best_epoch, "epochs": settings.epochs,
+               "params": params, "flops": flops, "image_size": size, "train_seconds": round(fit.train_seconds, 3),
+               "device": device, "n_train": len(tr.labels), "n_test": len(te.labels),
+               "selection": "weights of the epoch with the best validation AUC", "settings": settings.to_dict()}
+    with atomic_outputs([outputs["model"], outputs["curve"], outputs["metrics"]]) as (t_model, t_curve, t_metrics):
+        torch.save({"spec": spec, "state_dict": fit.best_state, "best_epoch": fit.best_epoch}, t_model)
+        write_rows(t_curve, fit.rows, list(fit.rows[0]))
+        t_metrics.write_text(json.dumps(metrics, indent=1) + "\n")
+    log.info("%s (seed %d): test ACC %.4f, AUC %.4f (best val AUC %.4f at epoch %d), %.0f s", model_name, seed,
+             test["acc"], test["auc"], best["val_auc"], fit.best_epoch, fit.train_seconds)
+    return metrics

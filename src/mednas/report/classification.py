@@ -1,0 +1,82 @@
+"""MSTF-NAS's tables for one MedMNIST subset: II (test ACC), III (test AUC), IV (search minutes).
+
+Measured rows first, one per model, aggregated over its retraining seeds (mean and sample SD,
+every seed's value listed); then the paper's rows for the same subset, copied unchanged from
+``config/paper/`` and marked ``source=paper``. The paper reports one run per cell, so its rows
+leave ``*_sd`` and ``seeds`` empty. Units: ``flops_m_2xmacs`` is 2 x multiply-accumulates in
+millions at the trained input size (torch's counter); the paper prints "FLOPs (M)" without saying
+which convention, so no paper row fills that column.
+"""
+
+from __future__ import annotations
+
+import csv
+import statistics
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from mednas.errors import DataError
+from mednas.models.registry import BASELINES
+
+METRIC_COLUMNS = ("method", "model", "source", "dataset", "{m}", "{m}_sd", "seeds", "{m}_per_seed", "params_m",
+                  "flops_m_2xmacs", "image_size", "epochs", "device", "note")
+SEARCH_COLUMNS = ("method", "strategy", "source", "dataset", "search_minutes", "candidates", "candidates_per_minute",
+                  "device", "note")
+
+STRATEGY_NAMES = {"nsga2": "MSTF-NAS (NSGA-II, training-free)", "random": "Random search (training-free pick)",
+                  "ga": "GA (training-free)", "moead_sa": "MOEA/D + SA (training-free)"}
+
+
+def model_label(model: str) -> str:
+    """The display name of ``nas-<strategy>`` or a baseline."""
+    if model.startswith("nas-"):
+        return STRATEGY_NAMES.get(model[4:], model)
+    return BASELINES[model][0] if model in BASELINES else model
+
+
+def paper_rows(path: str | Path | None, flag: str, column: str) -> list[dict[str, Any]]:
+    """The paper's rows for subset ``flag`` (its column copied as ``column``)."""
+    if path is None:
+        return []
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows or flag not in rows[0]:
+        raise DataError(f"{path}: no column '{flag}' (the experiment's dataset.flag); columns: "
+                        f"{list(rows[0]) if rows else []}")
+    return [{"method": r["method"], "source": "paper", "dataset": flag, column: r[flag],
+             "note": "as printed in the paper (one run; the paper's data: official MedMNIST v2)"}
+            for r in rows if r[flag] not in ("", None)]
+
+
+def metric_table(metrics: Mapping[str, Sequence[Mapping[str, Any]]], metric: str, flag: str,
+                 paper: str | Path | None) -> tuple[list[dict[str, Any]], list[str]]:
+    """Rows and columns of the ACC (``metric='acc'``) or AUC table: measured, then the paper's."""
+    columns = [c.format(m=metric) for c in METRIC_COLUMNS]
+    rows = []
+    for model, runs in metrics.items():
+        if not runs:
+            raise DataError(f"model {model}: no retraining run to report")
+        values = [float(r[f"test_{metric}"]) for r in runs]
+        first = runs[0]
+        rows.append({
+            "method": model_label(model), "model": model, "source": "measured", "dataset": flag,
+            metric: round(statistics.fmean(values), 4),
+            f"{metric}_sd": round(statistics.stdev(values), 4) if len(values) > 1 else "",
+            "seeds": " ".join(str(r["seed"]) for r in runs),
+            f"{metric}_per_seed": " ".join(f"{v:.4f}" for v in values),
+            "params_m": round(float(first["params"]) / 1e6, 4), "flops_m_2xmacs": round(float(first["flops"]) / 1e6, 3),
+            "image_size": first["image_size"], "epochs": first["epochs"], "device": first["device"],
+            "note": "test split, weights of the epoch with the best validation AUC; mean and sample SD over seeds",
+        })
+    return rows + paper_rows(paper, flag, metric), columns
+
+
+def search_table(costs: Mapping[str, Mapping[str, Any]], flag: str,
+                 paper: str | Path | None) -> tuple[list[dict[str, Any]], list[str]]:
+    """Table IV: search wall minutes of each strategy (training-free: no supernet, no training)."""
+    rows = [{"method": STRATEGY_NAMES.get(s, s), "strategy": s, "source": "measured", "dataset": flag,
+             "search_minutes": round(float(c["search_seconds"]) / 60, 2), "candidates": c["candidates"],
+             "candidates_per_minute": c["candidates_per_minute"], "device": c["device_name"],
+             "note": "whole search: indicator pair, params and FLOPs of every candidate"} for s, c in costs.items()]
+    return rows + paper_rows(paper, flag, "search_minutes"), list(SEARCH_COLUMNS)

@@ -1,0 +1,110 @@
+# Classification experiments (task: classification; MSTF-NAS on MedMNIST): a training-free
+# search per strategy, every model retrained once per seed (classify.seeds) and tested, tables.
+
+
+rule classify_search:
+    input:
+        data=lambda wc: str(subset_file(EXPERIMENTS[wc.exp]["dataset"]["path"], EXPERIMENTS[wc.exp]["dataset"]["flag"],
+                                        EXPERIMENTS[wc.exp]["dataset"]["size"])),
+    output:
+        **with_prov(
+            archive="results/{exp}/search/{strategy}/archive.csv",
+            pareto="results/{exp}/search/{strategy}/pareto.csv",
+            hypervolume="results/{exp}/search/{strategy}/hypervolume.csv",
+            chosen="results/{exp}/search/{strategy}/chosen.json",
+            cost="results/{exp}/search/{strategy}/cost.json",
+        ),
+    wildcard_constraints:
+        exp=CLS_EXP,
+    params:
+        search=setting("search"),
+        space=setting("space"),
+        dataset=setting("dataset"),
+        seed=setting("seed"),
+        device=setting("device"),
+        work="results/{exp}/search/{strategy}/.work",
+    threads: setting("classify", "threads")
+    resources:
+        gpu=gpu,
+    log:
+        "logs/{exp}/search_{strategy}.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/search_classification.py"
+
+
+def classifier_inputs(wildcards):
+    """The data file, and for a searched model the genotype its search chose."""
+    ds = EXPERIMENTS[wildcards.exp]["dataset"]
+    inputs = {"data": str(subset_file(ds["path"], ds["flag"], ds["size"]))}
+    if wildcards.model.startswith("nas-"):
+        inputs["chosen"] = f"results/{wildcards.exp}/search/{wildcards.model[4:]}/chosen.json"
+    elif wildcards.model not in EXPERIMENTS[wildcards.exp]["classify"]["baselines"]:
+        raise ValueError(f"model '{wildcards.model}' is not in config key classify.baselines of experiment "
+                         f"'{wildcards.exp}'")
+    return inputs
+
+
+rule classify_train:
+    input:
+        unpack(classifier_inputs),
+    output:
+        **with_prov(
+            model="results/{exp}/models/{model}/seed{seed}/model.pt",
+            curve="results/{exp}/models/{model}/seed{seed}/curve.csv",
+            metrics="results/{exp}/models/{model}/seed{seed}/metrics.json",
+        ),
+    wildcard_constraints:
+        exp=CLS_EXP,
+        seed=r"\d+",
+    params:
+        baseline=lambda wc: EXPERIMENTS[wc.exp]["classify"]["baselines"].get(wc.model),
+        train=setting("classify", "train"),
+        dataset=setting("dataset"),
+        device=setting("device"),
+    threads: setting("classify", "threads")
+    resources:
+        gpu=gpu,
+    log:
+        "logs/{exp}/train_{model}_seed{seed}.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/train_classifier.py"
+
+
+def classify_paper_tables(wildcards):
+    """The paper's tables an experiment names (relative paths from the Snakefile's folder)."""
+    out = {}
+    for key, path in EXPERIMENTS[wildcards.exp]["classify"]["paper"].items():
+        if path is not None:
+            out[f"paper_{key}"] = path if os.path.isabs(path) else os.path.join(workflow.basedir, path)
+    return out
+
+
+rule classify_tables:
+    input:
+        unpack(classify_paper_tables),
+        metrics=lambda wc: [f"results/{wc.exp}/models/{m}/seed{k}/metrics.json" for m in cls_models(wc.exp)
+                            for k in EXPERIMENTS[wc.exp]["classify"]["seeds"]],
+        costs=lambda wc: [f"results/{wc.exp}/search/{s}/cost.json" for s in strategies(wc.exp)],
+    output:
+        **with_prov(
+            acc="results/{exp}/table2_acc.csv",
+            auc="results/{exp}/table3_auc.csv",
+            search="results/{exp}/table4_search_minutes.csv",
+        ),
+    wildcard_constraints:
+        exp=CLS_EXP,
+    params:
+        models=lambda wc: cls_models(wc.exp),
+        seeds=setting("classify", "seeds"),
+        strategies=lambda wc: strategies(wc.exp),
+        flag=setting("dataset", "flag"),
+    log:
+        "logs/{exp}/tables.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/tables_classification.py"
