@@ -5,6 +5,11 @@ MedMNIST v2's 2-D script: Adam, lr 1e-3, 100 epochs of batch 128, the rate x 0.1
 validation AUC tested (the official script meant to; it keeps a reference, not a copy, and so
 tests the last epoch's: we copy). Epochs are passes over the training set; batches come from
 seeded permutations, so a seed fixes the run.
+
+Before every validation the BatchNorm statistics are re-estimated exactly over the training set
+("precise BN", Wu & Johnson 2021): with ~5 steps per epoch on BreastMNIST the running averages lag
+weights that change fast, and an MSTF network validated on them predicted one class for every
+image (val ACC 0.27, AUC 0.41 after 6 epochs; 0.86 / 0.93 with precise statistics, measured here).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from tqdm import tqdm
 
 from mednas.errors import ConfigError
 from mednas.metrics.classification import medmnist_scores
+from mednas.train.bn import recalibrate_bn
 from mednas.train.seeding import seed_everything
 from mednas.train.tasks import classification_task_loss
 
@@ -125,6 +131,8 @@ def fit_classifier(model: nn.Module, train_x: np.ndarray, train_y: np.ndarray, v
             opt.step()
             losses.append(float(loss.detach()))
         sched.step()
+        recalibrate_bn(model, (x_all[i:i + settings.val_batch_size] for i in range(0, n, settings.val_batch_size)),
+                       model)
         scores = medmnist_scores(val_y, predict(model, val_x, device, settings.val_batch_size), task)
         rows.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "lr": opt.param_groups[0]["lr"],
                      "val_acc": scores["acc"], "val_auc": scores["auc"],

@@ -1,0 +1,165 @@
+"""The classification track: MedMNIST through the medmnist package, MedMNIST's metrics, training with
+the best-validation checkpoint, the MSTF network, and the whole DAG on generated MedMNIST files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from mednas.data.medmnist import load_medmnist, subset_info
+from mednas.errors import ConfigError, DataError
+from mednas.metrics.classification import medmnist_scores
+from mednas.train.classify import ClassifySettings, fit_classifier, predict
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "medmnist"
+
+
+def write_medmnist(root: Path, flag: str, n=(40, 12, 16), channels: int = 1, classes: int = 2, seed: int = 0,
+                   signal: float = 60.0) -> Path:
+    """An npz in the official layout: class k brightens a k-dependent square, so it can be learnt."""
+    rng = np.random.default_rng(seed)
+    arrays = {}
+    for split, count in zip(("train", "val", "test"), n):
+        labels = rng.integers(0, classes, size=(count, 1))
+        shape = (count, 28, 28) if channels == 1 else (count, 28, 28, channels)
+        imgs = rng.normal(100, 20, size=shape)
+        for i, k in enumerate(labels[:, 0]):
+            imgs[i, 4 * k:4 * k + 8, 4 * k:4 * k + 8] += signal
+        arrays[f"{split}_images"] = np.clip(imgs, 0, 255).astype(np.uint8)
+        arrays[f"{split}_labels"] = labels.astype(np.uint8)
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / f"{flag}.npz"
+    np.savez(path, **arrays)
+    return path
+
+
+def test_loader_reads_generated_files_with_the_package(tmp_path):
+    write_medmnist(tmp_path, "dermamnist", channels=3, classes=7)
+    info, splits = load_medmnist(tmp_path, "dermamnist")
+    assert info.task == "multi-class" and info.num_classes == 7 and info.in_channels == 3
+    assert splits["train"].images.shape == (40, 3, 28, 28) and splits["train"].images.dtype == np.float32
+    assert splits["test"].labels.shape == (16,) and splits["val"].labels.dtype == np.int64
+    assert -1.0 <= splits["train"].images.min() and splits["train"].images.max() <= 1.0
+
+
+def test_loader_refuses_what_it_cannot_train_and_names_the_file(tmp_path):
+    with pytest.raises(DataError, match="breastmnist.npz: MedMNIST file not found"):
+        load_medmnist(tmp_path, "breastmnist")
+    with pytest.raises(ConfigError, match="multi-label"):
+        subset_info("chestmnist")
+    with pytest.raises(ConfigError, match="3-D"):
+        subset_info("organmnist3d")
+    with pytest.raises(ConfigError, match="unknown MedMNIST subset 'breast'"):
+        subset_info("breast")
+    write_medmnist(tmp_path, "pneumoniamnist", channels=3)  # the subset is greyscale
+    with pytest.raises(DataError, match="1 channel"):
+        load_medmnist(tmp_path, "pneumoniamnist")
+
+
+@pytest.mark.realdata
+@pytest.mark.skipif(not (SHARED / "breastmnist.npz").is_file(), reason="../shared/data/medmnist absent")
+def test_real_medmnist_subsets_have_their_official_splits():
+    info, s = load_medmnist(SHARED, "breastmnist")
+    assert [len(s[k].labels) for k in ("train", "val", "test")] == [546, 78, 156] and info.in_channels == 1
+    info, s = load_medmnist(SHARED, "retinamnist")
+    assert [len(s[k].labels) for k in ("train", "val", "test")] == [1080, 120, 400]
+    assert info.task == "ordinal-regression" and s["train"].images.shape[1] == 3 and info.num_classes == 5
+
+
+def test_medmnist_scores_follow_the_benchmarks_definitions():
+    y = np.array([0, 1, 1, 0])
+    p = np.array([[0.9, 0.1], [0.4, 0.6], [0.6, 0.4], [0.3, 0.7]])
+    s = medmnist_scores(y, p, "binary-class")
+    # binary: ACC of p(class 1) > 0.5 -> [0, 1, 0, 1] vs [0, 1, 1, 0]; AUC of p(class 1): pairs (1 vs 0)
+    # 0.6>0.1, 0.6<0.7, 0.4>0.1, 0.4<0.7 -> 2 of 4
+    assert s == {"acc": 0.5, "auc": 0.5}
+    y3 = np.array([0, 1, 2, 2])
+    p3 = np.array([[0.8, 0.1, 0.1], [0.2, 0.5, 0.3], [0.1, 0.2, 0.7], [0.3, 0.4, 0.3]])
+    s3 = medmnist_scores(y3, p3, "multi-class")
+    assert s3["acc"] == 0.75 and s3["auc"] == pytest.approx(1.0 / 3 * (1.0 + 1.0 + 0.75))
+
+
+def test_training_keeps_the_epoch_with_the_best_validation_auc(tmp_path):
+    write_medmnist(tmp_path, "breastmnist", n=(96, 32, 32))
+    info, s = load_medmnist(tmp_path, "breastmnist")
+    from mednas.models.registry import build_model
+
+    model = build_model({"kind": "resnet18", "conv1": 3, "stride": 2, "max_pool": 1, "in_channels": 1,
+                         "num_classes": 2})
+    settings = ClassifySettings(epochs=4, batch_size=32, lr=0.01)
+    fit = fit_classifier(model, s["train"].images, s["train"].labels, s["val"].images, s["val"].labels, info.task,
+                         settings, "cpu", 0)
+    aucs = [r["val_auc"] for r in fit.rows]
+    assert len(fit.rows) == 4 and fit.best_epoch == int(np.argmax(aucs)) + 1
+    model.load_state_dict(fit.best_state)  # the kept weights score what the curve says
+    again = medmnist_scores(s["val"].labels, predict(model, s["val"].images, "cpu"), info.task)
+    assert again["auc"] == pytest.approx(aucs[fit.best_epoch - 1])
+    assert fit.rows[-1]["lr"] == pytest.approx(0.01 * 0.1 ** 2)  # dropped at 50 % and 75 %
+
+
+def test_classify_settings_refuse_bad_values():
+    with pytest.raises(ConfigError, match="optimizer"):
+        ClassifySettings(optimizer="lamb")
+    with pytest.raises(ConfigError, match="unknown key"):
+        ClassifySettings.from_config({"epoch": 3})
+
+
+def test_resnet18_baseline_is_monais_with_medmnists_stem():
+    from monai.networks.nets import ResNet
+
+    from mednas.models.registry import baseline_spec, build_model, fit_to_data
+
+    net = build_model(fit_to_data(baseline_spec("resnet18", {}), 3, 5))
+    assert isinstance(net, ResNet) and net.conv1.stride == (1, 1) and net.conv1.kernel_size == (3, 3)
+    assert net(torch.zeros(2, 3, 28, 28)).shape == (2, 5)
+    with pytest.raises(ConfigError, match="unknown key"):
+        baseline_spec("resnet18", {"depth": 4})
+
+
+def _cls_config(folder: Path, data: Path) -> Path:
+    exp = {
+        "task": "classification",
+        "dataset": {"kind": "medmnist", "path": str(data), "flag": "breastmnist", "size": 28},
+        "space": {"name": "mstf", "blocks": 2, "channels": 8},
+        "search": {"strategies": ["nsga2", "random"], "evaluator": "zerocost", "objectives": ["mstf"],
+                   "population": 4, "generations": 2, "choose": "indicator_sum",
+                   "zerocost": {"batch_size": 8, "indicators": ["jacob_cov", "synflow"]}},
+        "classify": {"seeds": [0, 1], "threads": 1, "baselines": {"resnet18": {"conv1": 7, "stride": 2, "max_pool": 1}},
+                     "train": {"epochs": 2, "batch_size": 16}},
+    }
+    path = folder / "cls.yaml"
+    path.write_text(yaml.safe_dump({"experiments": {"breast": exp}}))
+    return path
+
+
+def test_classification_dag_end_to_end_on_generated_medmnist(tmp_path):
+    from workflow_util import snakemake
+
+    data = tmp_path / "medmnist"
+    write_medmnist(data, "breastmnist")
+    cfg = _cls_config(tmp_path, data)
+    res = snakemake(tmp_path, "--configfile", str(cfg), timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = tmp_path / "results" / "breast"
+    acc = (out / "table2_acc.csv").read_text().splitlines()
+    measured = [line for line in acc if ",measured," in line]
+    paper = [line for line in acc if ",paper," in line]
+    assert len(measured) == 3 and len(paper) == 13  # nsga2, random, resnet18; then the paper's rows
+    assert acc.index(measured[-1]) < acc.index(paper[0])  # measured first
+    assert any(line.startswith('"MSTF-NAS (Ours)",,paper,breastmnist,0.872') or "0.872" in line for line in paper)
+    chosen = json.loads((out / "search" / "nsga2" / "chosen.json").read_text())
+    assert chosen["rule"] == "indicator_sum" and chosen["spec"]["kind"] == "mstf" and chosen["population"] == 4
+    for seed in (0, 1):
+        m = json.loads((out / "models" / "nas-nsga2" / f"seed{seed}" / "metrics.json").read_text())
+        assert m["seed"] == seed and 0 <= m["test_acc"] <= 1 and m["epochs"] == 2
+    minutes = (out / "table4_search_minutes.csv").read_text()
+    assert ",measured," in minutes and "MSTF-NAS (Ours),,paper,breastmnist,10" in minutes.replace('"', "")
+    audit = __import__("subprocess").run([str(Path(__import__("sys").executable).parent / "mednas"), "audit",
+                                          str(out / "table2_acc.csv")], cwd=tmp_path, capture_output=True,
+                                         text=True)
+    assert audit.returncode == 0, audit.stdout + audit.stderr
