@@ -108,3 +108,81 @@ rule classify_tables:
         CONDA_ENV
     script:
         "../scripts/tables_classification.py"
+
+
+# Indicator-pair ablation (MSTF-NAS Table VIII): the NSGA-II search again with each pair of
+# `classify.ablation_pairs` as (p1, p2) of Eq. 5, its pick retrained on every seed, one table.
+def with_pair(wildcards):
+    """The experiment's search settings with the pair of the {pair} wildcard (p1+p2)."""
+    search = dict(EXPERIMENTS[wildcards.exp]["search"])
+    search["zerocost"] = {**search["zerocost"], "indicators": wildcards.pair.split("+")}
+    return search
+
+
+use rule classify_search as classify_search_pair with:
+    output:
+        **with_prov(
+            archive="results/{exp}/ablation/{pair}/search/{strategy}/archive.csv",
+            pareto="results/{exp}/ablation/{pair}/search/{strategy}/pareto.csv",
+            hypervolume="results/{exp}/ablation/{pair}/search/{strategy}/hypervolume.csv",
+            chosen="results/{exp}/ablation/{pair}/search/{strategy}/chosen.json",
+            cost="results/{exp}/ablation/{pair}/search/{strategy}/cost.json",
+        ),
+    wildcard_constraints:
+        exp=CLS_EXP,
+        pair=r"[a-z_]+\+[a-z_]+",
+    params:
+        search=with_pair,
+        space=setting("space"),
+        dataset=setting("dataset"),
+        seed=setting("seed"),
+        device=setting("device"),
+        work="results/{exp}/ablation/{pair}/search/{strategy}/.work",
+    log:
+        "logs/{exp}/ablation_{pair}_search_{strategy}.log",
+
+
+use rule classify_train as classify_train_pair with:
+    input:
+        data=lambda wc: str(subset_file(EXPERIMENTS[wc.exp]["dataset"]["path"], EXPERIMENTS[wc.exp]["dataset"]["flag"],
+                                        EXPERIMENTS[wc.exp]["dataset"]["size"])),
+        chosen="results/{exp}/ablation/{pair}/search/nsga2/chosen.json",
+    output:
+        **with_prov(
+            model="results/{exp}/ablation/{pair}/models/{model}/seed{seed}/model.pt",
+            curve="results/{exp}/ablation/{pair}/models/{model}/seed{seed}/curve.csv",
+            metrics="results/{exp}/ablation/{pair}/models/{model}/seed{seed}/metrics.json",
+        ),
+    wildcard_constraints:
+        exp=CLS_EXP,
+        pair=r"[a-z_]+\+[a-z_]+",
+        model="nas-nsga2",
+        seed=r"\d+",
+    log:
+        "logs/{exp}/ablation_{pair}_train_{model}_seed{seed}.log",
+
+
+def ablation_metrics(wildcards):
+    exp = EXPERIMENTS[wildcards.exp]
+    return [f"results/{wildcards.exp}/ablation/{'+'.join(pair)}/models/nas-nsga2/seed{k}/metrics.json"
+            for pair in exp["classify"]["ablation_pairs"] for k in exp["classify"]["seeds"]]
+
+
+rule classify_ablation:
+    input:
+        metrics=ablation_metrics,
+        paper=os.path.join(workflow.basedir, "config", "paper", "mstf_table8_pairs.csv"),
+    output:
+        **with_prov(table="results/{exp}/table8_indicator_pairs.csv"),
+    wildcard_constraints:
+        exp=CLS_EXP,
+    params:
+        pairs=lambda wc: ["+".join(p) for p in EXPERIMENTS[wc.exp]["classify"]["ablation_pairs"]],
+        seeds=setting("classify", "seeds"),
+        flag=setting("dataset", "flag"),
+    log:
+        "logs/{exp}/ablation_table.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/ablation_classification.py"

@@ -80,3 +80,33 @@ def search_table(costs: Mapping[str, Mapping[str, Any]], flag: str,
              "candidates_per_minute": c["candidates_per_minute"], "device": c["device_name"],
              "note": "whole search: indicator pair, params and FLOPs of every candidate"} for s, c in costs.items()]
     return rows + paper_rows(paper, flag, "search_minutes"), list(SEARCH_COLUMNS)
+
+
+ABLATION_COLUMNS = ("pair", "source", "dataset", "acc", "acc_sd", "auc", "auc_sd", "seeds", "params_m",
+                    "flops_m_2xmacs", "params_mb", "note")
+
+
+def ablation_table(metrics: Mapping[str, Sequence[Mapping[str, Any]]], flag: str,
+                   paper: str | Path | None) -> list[dict[str, Any]]:
+    """Table VIII: per indicator pair, test ACC and AUC of the pick (mean, SD over seeds); then the
+    paper's rows, which are averages over the 12 MedMNIST subsets (the paper has no per-subset ones)."""
+    rows = []
+    for pair, runs in metrics.items():
+        acc = [float(r["test_acc"]) for r in runs]
+        auc = [float(r["test_auc"]) for r in runs]
+        rows.append({"pair": pair, "source": "measured", "dataset": flag,
+                     "acc": round(statistics.fmean(acc), 4),
+                     "acc_sd": round(statistics.stdev(acc), 4) if len(acc) > 1 else "",
+                     "auc": round(statistics.fmean(auc), 4),
+                     "auc_sd": round(statistics.stdev(auc), 4) if len(auc) > 1 else "",
+                     "seeds": " ".join(str(r["seed"]) for r in runs),
+                     "params_m": round(float(runs[0]["params"]) / 1e6, 4),
+                     "flops_m_2xmacs": round(float(runs[0]["flops"]) / 1e6, 3),
+                     "note": "NSGA-II with this pair as (p1, p2) of Eq. 5; pick retrained per seed"})
+    if paper is not None:
+        with open(paper, newline="") as fh:
+            for r in csv.DictReader(fh):
+                rows.append({"pair": r["pair"], "source": "paper", "dataset": "MedMNIST (12-subset average)",
+                             "acc": r["acc"], "auc": r["auc"], "params_mb": r["params_mb"],
+                             "note": "as printed: the average over the 12 MedMNIST subsets, not this subset"})
+    return rows

@@ -100,3 +100,13 @@ def run_classification_tables(metrics_paths: Mapping[str, list[str]], cost_paths
     for row in acc:
         if row["source"] == "measured":
             log.info("%s: test ACC %s +- %s", row["method"], row["acc"], row["acc_sd"])
+
+
+def run_classification_ablation(metrics_paths: Mapping[str, list[str]], flag: str, paper: str | None,
+                                output: str) -> None:
+    """MSTF-NAS Table VIII (indicator pairs) for one subset."""
+    from mednas.report.classification import ABLATION_COLUMNS, ablation_table
+
+    metrics = {p: sorted((_read_json(x) for x in paths), key=lambda r: r["seed"]) for p, paths in metrics_paths.items()}
+    with atomic_outputs([output]) as (tmp,):
+        write_rows(tmp, ablation_table(metrics, flag, paper), ABLATION_COLUMNS)
