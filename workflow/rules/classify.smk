@@ -34,18 +34,6 @@ rule classify_search:
         "../scripts/search_classification.py"
 
 
-def classifier_inputs(wildcards):
-    """The data file, and for a searched model the genotype its search chose."""
-    ds = EXPERIMENTS[wildcards.exp]["dataset"]
-    inputs = {"data": str(subset_file(ds["path"], ds["flag"], ds["size"]))}
-    if wildcards.model.startswith("nas-"):
-        inputs["chosen"] = f"results/{wildcards.exp}/search/{wildcards.model[4:]}/chosen.json"
-    elif wildcards.model not in EXPERIMENTS[wildcards.exp]["classify"]["baselines"]:
-        raise ValueError(f"model '{wildcards.model}' is not in config key classify.baselines of experiment "
-                         f"'{wildcards.exp}'")
-    return inputs
-
-
 rule classify_train:
     input:
         unpack(classifier_inputs),
@@ -72,15 +60,6 @@ rule classify_train:
         CONDA_ENV
     script:
         "../scripts/train_classifier.py"
-
-
-def classify_paper_tables(wildcards):
-    """The paper's tables an experiment names (relative paths from the Snakefile's folder)."""
-    out = {}
-    for key, path in EXPERIMENTS[wildcards.exp]["classify"]["paper"].items():
-        if path is not None:
-            out[f"paper_{key}"] = path if os.path.isabs(path) else os.path.join(workflow.basedir, path)
-    return out
 
 
 rule classify_tables:
@@ -112,11 +91,6 @@ rule classify_tables:
 
 # Indicator-pair ablation (MSTF-NAS Table VIII): the NSGA-II search again with each pair of
 # `classify.ablation_pairs` as (p1, p2) of Eq. 5, its pick retrained on every seed, one table.
-def with_pair(wildcards):
-    """The experiment's search settings with the pair of the {pair} wildcard (p1+p2)."""
-    search = dict(EXPERIMENTS[wildcards.exp]["search"])
-    search["zerocost"] = {**search["zerocost"], "indicators": wildcards.pair.split("+")}
-    return search
 
 
 use rule classify_search as classify_search_pair with:
@@ -160,12 +134,6 @@ use rule classify_train as classify_train_pair with:
         seed=r"\d+",
     log:
         "logs/{exp}/ablation_{pair}_train_{model}_seed{seed}.log",
-
-
-def ablation_metrics(wildcards):
-    exp = EXPERIMENTS[wildcards.exp]
-    return [f"results/{wildcards.exp}/ablation/{'+'.join(pair)}/models/nas-nsga2/seed{k}/metrics.json"
-            for pair in exp["classify"]["ablation_pairs"] for k in exp["classify"]["seeds"]]
 
 
 rule classify_ablation:

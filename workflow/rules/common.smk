@@ -244,3 +244,38 @@ def experiment_outputs(exp):
     out += [f"{base}/fig_{n}" for n in ("pareto.png", "correlation.png", "correlation.csv", "curves.png",
                                         "overlays.png")]
     return out
+
+
+# -- classification experiments (classify.smk) --
+def classifier_inputs(wildcards):
+    """The data file, and for a searched model the genotype its search chose."""
+    ds = EXPERIMENTS[wildcards.exp]["dataset"]
+    inputs = {"data": str(subset_file(ds["path"], ds["flag"], ds["size"]))}
+    if wildcards.model.startswith("nas-"):
+        inputs["chosen"] = f"results/{wildcards.exp}/search/{wildcards.model[4:]}/chosen.json"
+    elif wildcards.model not in EXPERIMENTS[wildcards.exp]["classify"]["baselines"]:
+        raise ValueError(f"model '{wildcards.model}' is not in config key classify.baselines of experiment "
+                         f"'{wildcards.exp}'")
+    return inputs
+
+
+def classify_paper_tables(wildcards):
+    """The paper's tables an experiment names (relative paths from the Snakefile's folder)."""
+    out = {}
+    for key, path in EXPERIMENTS[wildcards.exp]["classify"]["paper"].items():
+        if path is not None:
+            out[f"paper_{key}"] = path if os.path.isabs(path) else os.path.join(workflow.basedir, path)
+    return out
+
+
+def with_pair(wildcards):
+    """The experiment's search settings with the pair of the {pair} wildcard (p1+p2)."""
+    search = dict(EXPERIMENTS[wildcards.exp]["search"])
+    search["zerocost"] = {**search["zerocost"], "indicators": wildcards.pair.split("+")}
+    return search
+
+
+def ablation_metrics(wildcards):
+    exp = EXPERIMENTS[wildcards.exp]
+    return [f"results/{wildcards.exp}/ablation/{'+'.join(pair)}/models/nas-nsga2/seed{k}/metrics.json"
+            for pair in exp["classify"]["ablation_pairs"] for k in exp["classify"]["seeds"]]
