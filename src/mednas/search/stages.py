@@ -132,17 +132,24 @@ def run_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, arch_cfg:
                  supernet_path)
     chosen |= {"strategy": strategy, "evaluator": kind, "objectives_used": list(objectives.names),
                "budgets": dict(objectives.budgets), "strategy_info": info, "scales": objectives.scales}
+    write_search_outputs(outputs, pool, archive, pareto, chosen, cost, work_dir)
+    log.info("search %s done: %d candidates (%d evaluated now, %d from an earlier run), front %d, chosen %s, "
+             "%.0f s", strategy, len(records), pool.computed, pool.replayed, len(front), chosen["key"], wall)
+    return {"chosen": chosen, "cost": cost}
+
+
+def write_search_outputs(outputs: Mapping[str, str], pool: CandidatePool, archive: ArchiveLog,
+                         pareto: list[dict[str, Any]], chosen: Mapping[str, Any], cost: Mapping[str, Any],
+                         work_dir: str) -> None:
+    """Archive, pareto, hypervolume, chosen and cost files together (atomically), then drop the live log."""
     paths = [outputs[k] for k in ("archive", "pareto", "hypervolume", "chosen", "cost")]
     with atomic_outputs(paths) as (t_archive, t_pareto, t_hv, t_chosen, t_cost):
-        write_rows(t_archive, records, archive.columns)
-        write_rows(t_pareto, pareto, [*archive.columns, *objectives.labels])
+        write_rows(t_archive, pool.records(), archive.columns)
+        write_rows(t_pareto, pareto, [*archive.columns, *pool.objectives.labels])
         write_rows(t_hv, pool.history, ["generation", "candidates", "front_size", "hypervolume"])
         t_chosen.write_text(json.dumps(chosen, indent=1) + "\n")
         t_cost.write_text(json.dumps(cost, indent=1) + "\n")
     shutil.rmtree(work_dir, ignore_errors=True)
-    log.info("search %s done: %d candidates (%d evaluated now, %d from an earlier run), front %d, chosen %s, "
-             "%.0f s", strategy, len(records), pool.computed, pool.replayed, len(front), chosen["key"], wall)
-    return {"chosen": chosen, "cost": cost}
 
 
 def search_cost(pool: CandidatePool, kind: str, strategy: str, device: str, dev_name: str, wall: float,
@@ -254,14 +261,7 @@ def run_classification_search(strategy: str, search_cfg: Mapping, space_cfg: Map
     chosen |= {"strategy": strategy, "evaluator": kind, "objectives_used": list(objectives.names),
                "budgets": dict(objectives.budgets), "strategy_info": strategy_info, "space": space_cfg,
                "spec": spec_of(pool.genotype(chosen["record"])), "population": len(pool.population or [])}
-    paths = [outputs[k] for k in ("archive", "pareto", "hypervolume", "chosen", "cost")]
-    with atomic_outputs(paths) as (t_archive, t_pareto, t_hv, t_chosen, t_cost):
-        write_rows(t_archive, records, archive.columns)
-        write_rows(t_pareto, pareto, [*archive.columns, *objectives.labels])
-        write_rows(t_hv, pool.history, ["generation", "candidates", "front_size", "hypervolume"])
-        t_chosen.write_text(json.dumps(chosen, indent=1) + "\n")
-        t_cost.write_text(json.dumps(cost, indent=1) + "\n")
-    shutil.rmtree(work_dir, ignore_errors=True)
+    write_search_outputs(outputs, pool, archive, pareto, chosen, cost, work_dir)
     log.info("search %s done: %d candidates (%d evaluated now, %d from an earlier run), chosen %s, %.0f s", strategy,
              len(records), pool.computed, pool.replayed, chosen["key"], wall)
     return {"chosen": chosen, "cost": cost}
