@@ -101,13 +101,17 @@ def _merged(*names):
 def test_acdc_configs_give_both_cardiacnas_evaluation_modes():
     """acdc.yaml evaluates candidates by proxy training (CardiacNAS Algorithm 1); the overlay
     acdc_inherit.yaml switches to inherited supernet weights in its own results folder."""
-    for names in (("acdc.yaml",), ("acdc.yaml", "acdc_inherit.yaml"), ("acdc_cpu.yaml",)):
+    for names in (("acdc.yaml",), ("acdc.yaml", "acdc_inherit.yaml"), ("acdc_cpu.yaml",),
+                  ("acdc_cpu.yaml", "acdc_cpu_inherit.yaml")):
         validate(_merged(*names), SCHEMA)
     paper, fast = _merged("acdc.yaml"), _merged("acdc.yaml", "acdc_inherit.yaml")
     assert paper["search"]["evaluator"] == "proxy" and fast["search"]["evaluator"] == "inherit"
     assert fast["experiment"] != paper["experiment"]
     assert fast["search"]["population"] == paper["search"]["population"]  # the rest is acdc.yaml's
     assert paper["train"]["optimizer"] == "sgd" and paper["train"]["nesterov"] is True
+    cpu, cpu_fast = _merged("acdc_cpu.yaml"), _merged("acdc_cpu.yaml", "acdc_cpu_inherit.yaml")
+    assert (cpu["search"]["evaluator"], cpu_fast["search"]["evaluator"]) == ("proxy", "inherit")
+    assert cpu_fast["experiment"] not in (cpu["experiment"], fast["experiment"])
 
 
 def test_benchmark_configs_merge_like_configfile(tmp_path):

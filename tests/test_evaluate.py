@@ -164,3 +164,20 @@ def test_inherited_weights_are_scored_at_the_supernets_input_size(phantom_slices
     np.testing.assert_allclose(inherit.val.spacing[:, 1:], val.spacing[:, 1:] * 2, rtol=1e-6)
     scores = inherit(space.largest())
     assert 0 <= scores["dice_mean"] <= 1 and np.isfinite(scores["hd95_mean"])
+
+
+def test_proxy_trains_and_scores_at_the_configured_image_size(phantom_slices):
+    """search.proxy.image_size: candidates train and are validated on reduced copies, HD95 in the data's unit."""
+    from mednas.models.cardiac_net import ArchSettings
+    from mednas.search.stages import make_evaluator
+
+    train, val = phantom_slices
+    arch = ArchSettings(1, 4)
+    train_cfg = {"batch_size": 4, "lr": 0.01, "val_batch_size": 16}
+    search_cfg = {"proxy": {"epochs": 1, "steps_per_epoch": 2, "image_size": 16}}
+    proxy = make_evaluator("proxy", search_cfg, train_cfg, {}, arch, train, val, None, "cpu", 0)
+    assert proxy.train.image.shape[-2:] == (16, 16) and proxy.val.image.shape[-2:] == (16, 16)
+    np.testing.assert_allclose(proxy.val.spacing[:, 1:], val.spacing[:, 1:] * 2, rtol=1e-6)
+    full = make_evaluator("proxy", {"proxy": {"epochs": 1, "steps_per_epoch": 2}}, train_cfg, {}, arch, train, val,
+                          None, "cpu", 0)
+    assert full.val.image.shape[-2:] == val.image.shape[-2:]

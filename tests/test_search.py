@@ -141,11 +141,11 @@ def fake_cost(g):
     return {"params": g.filters * g.layers * 1000, "flops": int(flops), "latency_ms": flops / 1e7}
 
 
-def make_pool(tmp_path, evaluator, budget, objectives=("dice", "flops"), budgets=None, fp="fp"):
+def make_pool(tmp_path, evaluator, budget, objectives=("dice", "flops"), budgets=None, fp="fp", skip=False):
     obj = Objectives.from_config({"evaluator": "inherit", "objectives": list(objectives),
                                   "budgets": budgets or {}}, SCALES)
     log = ArchiveLog(tmp_path / "log.csv", archive_columns(SPACE.gene_names, evaluator.metrics), fp)
-    return CandidatePool(SPACE, evaluator, fake_cost, obj, log, budget)
+    return CandidatePool(SPACE, evaluator, fake_cost, obj, log, budget, skip_over_budget=skip)
 
 
 SETTINGS = StrategySettings(population=6, generations=4, seed=3, sa_solutions=2, sa_steps=2)
@@ -219,6 +219,31 @@ def test_budgets_are_respected_by_the_pick(tmp_path):
     run_strategy("random", pool2, StrategySettings(population=6, generations=1))
     with pytest.raises(Exception, match="satisfies search.budgets"):
         choose(pool2, "best_dice")
+
+
+@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+def test_candidates_over_budget_are_costed_but_not_evaluated(tmp_path, strategy):
+    limit = 40_000
+    evaluator = FakeEvaluator()
+    pool = make_pool(tmp_path, evaluator, SETTINGS.budget, objectives=("dice", "hd95", "flops"),
+                     budgets={"params": limit}, skip=True)
+    run_strategy(strategy, pool, SETTINGS)
+    records = pool.records()
+    over = [r for r in records if r["params"] > limit]
+    assert over and len(over) < len(records)
+    assert evaluator.calls == len(records) - len(over) == pool.computed - pool.skipped
+    assert all(np.isnan(r["dice_mean"]) and np.isnan(r["hd95_mean"]) for r in over)
+    assert not any(np.isnan(r["dice_mean"]) for r in records if r["params"] <= limit)
+    F, cv = pool.matrix(over)
+    assert np.all(F[:, :2] == 1.0) and np.all(cv > 0)  # the worst value, ranked by violation
+    pick = choose(pool, "best_dice")["record"]
+    assert pick["dice_mean"] == max(r["dice_mean"] for r in records if r["params"] <= limit)
+    # the log round-trips the empty metrics: a resumed run replays without evaluating anything
+    again = FakeEvaluator()
+    resumed = make_pool(tmp_path, again, SETTINGS.budget, objectives=("dice", "hd95", "flops"),
+                        budgets={"params": limit}, skip=True)
+    run_strategy(strategy, resumed, SETTINGS)
+    assert again.calls == 0 and [r["key"] for r in resumed.records()] == [r["key"] for r in records]
 
 
 def test_integer_coding_covers_the_space():

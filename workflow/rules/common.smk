@@ -235,7 +235,8 @@ def experiment_outputs(exp):
     base = f"results/{exp}"
     out = [f"{base}/config.yaml"]
     out += [f"{base}/data/{n}" for n in ("train.npz", "val.npz", "test.npz", "data.json")]
-    out += [f"{base}/supernet/{n}" for n in ("supernet.pt", "curve.csv")]
+    if EXPERIMENTS[exp]["search"]["evaluator"] == "inherit":  # the only evaluator that reads it
+        out += [f"{base}/supernet/{n}" for n in ("supernet.pt", "curve.csv")]
     out += [f"{base}/latency/{n}" for n in ("lut.csv", "lut_check.csv", "lut_check.json", "lut_check.png")]
     out += [f"{base}/search/{s}/{n}" for s in strategies(exp)
             for n in ("archive.csv", "pareto.csv", "hypervolume.csv", "chosen.json", "cost.json")]

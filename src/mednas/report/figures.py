@@ -55,8 +55,9 @@ def plot_pareto(path: str | Path, archives: Mapping[str, pd.DataFrame], models: 
     fig, ax = plt.subplots(figsize=(7.5, 5))
     for i, (strategy, df) in enumerate(archives.items()):
         colour = f"C{i}"
+        df = df[df["dice_mean"].notna()]  # candidates over a budget that were not evaluated
         g, d = df["flops"].to_numpy() / 1e9, df["dice_mean"].to_numpy()
-        ax.scatter(g, d, s=10, alpha=0.35, color=colour, label=f"{strategy}: candidates (supernet weights)")
+        ax.scatter(g, d, s=10, alpha=0.35, color=colour, label=f"{strategy}: candidates (search scores)")
         m = pareto_mask(g, d)
         order = np.argsort(g[m])
         ax.step(g[m][order], d[m][order], where="post", color=colour, lw=1.2,

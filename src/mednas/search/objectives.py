@@ -13,7 +13,8 @@ MOEA/D's decomposition compare like with like:
   [-2, 0] and [-1, 1] to [0, 1].
 
 Budgets are constraints ``value <= limit``; the violation of a candidate is the sum of its
-relative excesses, 0 when feasible.
+relative excesses, 0 when feasible. A metric left unmeasured (NaN: a candidate over budget that
+the pool did not train) counts as the worst value, 1.
 """
 
 from __future__ import annotations
@@ -120,7 +121,8 @@ class Objectives:
         for name in self.names:
             column = COLUMN[name]
             v = np.array([float(r[column]) for r in records])
-            cols.append(1.0 - v if name == "dice" else v / self._scale(column))
+            col = 1.0 - v if name == "dice" else v / self._scale(column)
+            cols.append(np.where(np.isnan(col), 1.0, col))
         return np.stack(cols, axis=1)
 
     def indicator(self, rows: list[Mapping[str, Any]], name: str) -> np.ndarray:
@@ -143,7 +145,8 @@ class Objectives:
     def constraints(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """(n, n_budgets) of value / limit - 1 (<= 0 is feasible), budgets in a fixed order."""
         keys = [k for k in BUDGETS if k in self.budgets]
-        return np.array([[float(r[k]) / self.budgets[k] - 1.0 for k in keys] for r in records]).reshape(len(records), len(keys))
+        return np.array([[float(r[k]) / self.budgets[k] - 1.0 for k in keys] for r in records],
+                        dtype=float).reshape(len(records), len(keys))
 
     def violation(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """Sum of relative excesses over the budgets (0 when feasible)."""

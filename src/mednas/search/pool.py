@@ -5,6 +5,11 @@ nothing and does not count; one found in the archive log of an interrupted run c
 was part of this search) but is not evaluated again; anything else is evaluated, costed and
 appended to the log at once. ``budget`` counts distinct genotypes, so a resumed search
 replays exactly the decisions of the interrupted one.
+
+With ``skip_over_budget`` a candidate whose costs (known before any training) break a budget
+is not evaluated: its metrics are recorded as NaN, objectives count them as the worst value, and
+constrained domination ranks it by its violation alone. Where evaluation means training (proxy),
+this spends the search's time on the networks it may choose.
 """
 
 from __future__ import annotations
@@ -35,8 +40,10 @@ class CandidatePool:
 
     def __init__(self, space: SearchSpace, evaluator: Callable[[Genotype], Mapping[str, float]],
                  cost: Callable[[Genotype], Mapping[str, float]], objectives: Objectives, archive: ArchiveLog,
-                 budget: int):
+                 budget: int, skip_over_budget: bool = False):
         self.space, self.evaluator, self.cost = space, evaluator, cost
+        self.skip_over_budget = skip_over_budget
+        self.skipped = 0
         self.objectives, self.archive, self.budget = objectives, archive, budget
         self.seen: dict[str, dict[str, Any]] = {}
         self.history: list[dict[str, Any]] = []
@@ -84,8 +91,12 @@ class CandidatePool:
 
     def _compute(self, g: Genotype, generation: int, phase: str) -> dict[str, Any]:
         t0 = time.perf_counter()
-        metrics = dict(self.evaluator(g))
         cost = dict(self.cost(g))
+        if self.skip_over_budget and self.objectives.violation([cost])[0] > 0:
+            metrics = {m: float("nan") for m in self.evaluator.metrics}
+            self.skipped += 1
+        else:
+            metrics = dict(self.evaluator(g))
         record = {"generation": generation, "phase": phase, "key": g.key(), **g.to_dict(), **metrics, **cost,
                   "eval_seconds": round(time.perf_counter() - t0, 4)}
         self.archive.append(record)

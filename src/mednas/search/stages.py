@@ -67,6 +67,11 @@ def make_evaluator(kind: str, search_cfg: Mapping, train_cfg: Mapping, supernet_
         proxy = search_cfg.get("proxy") or {}
         settings = TrainSettings.from_config(train_cfg, epochs=int(proxy.get("epochs", 2)),
                                              steps_per_epoch=proxy.get("steps_per_epoch"))
+        size = proxy.get("image_size")
+        if size is not None:
+            log.info("proxy: candidates trained and scored on %d px copies of the %d px slices", int(size),
+                     train.image.shape[-1])
+            train, val = train.resized(int(size)), val.resized(int(size))
         return ProxyEvaluator(arch, train, val, settings, device, seed)
     if kind == "zerocost":
         from mednas.evaluate.zerocost import ZeroCostEvaluator, check_indicators
@@ -104,7 +109,7 @@ def run_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, arch_cfg:
                      dict(supernet_cfg), seed, dev_name, [sha256_file(p) for p in inputs])
     archive = ArchiveLog(Path(work_dir) / "archive.csv", archive_columns(space.gene_names, evaluator.metrics), fp)
     pool = CandidatePool(space, evaluator, CandidateCost(arch, image_size, table, dev_name), objectives, archive,
-                         settings.budget)
+                         settings.budget, skip_over_budget=bool(search_cfg.get("skip_over_budget", False)))
     log.info("search %s: evaluator %s, objectives %s, budgets %s, %d candidates (%d x %d) on %s", strategy, kind,
              list(objectives.names), dict(objectives.budgets), settings.budget, settings.population,
              settings.generations, dev_name)
@@ -120,7 +125,9 @@ def run_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, arch_cfg:
     meta = evaluator.meta if kind == "inherit" else {}
     cost = search_cost(pool, kind, strategy, device, dev_name, wall, float(meta.get("train_seconds", 0.0)),
                        str(meta.get("device", device)))
-    cost["score_image_size"] = int(meta.get("image_size", image_size))
+    proxy_size = (search_cfg.get("proxy") or {}).get("image_size") if kind == "proxy" else None
+    cost["score_image_size"] = int(meta.get("image_size", proxy_size or image_size))
+    cost["skipped_over_budget"] = pool.skipped  # candidates over a budget, costed but not evaluated
     cost["cost_image_size"] = image_size
     if "final_val_dice" in meta:
         warning = ranking_warning(float(chosen["record"]["dice_mean"]), float(meta["final_val_dice"]))
