@@ -34,6 +34,19 @@ def test_experiment_configs():
 
 
 @pytest.mark.slow
+def test_an_experiments_baselines_replace_the_shared_set():
+    """A baselines mapping names the models to train: merged key by key, the shared one's
+    models would stay in every experiment (an empty mapping could not train none)."""
+    shared = {"experiment": "x", "classify": {"baselines": {"resnet18": {}}, "seeds": [0]},
+              "retrain": {"baselines": {"unet": {"base": 16}}, "epochs": 3}}
+    cfgs = experiment_configs({**shared, "experiments": {
+        "a": {"classify": {"baselines": {"resnet10": {"stride": 2}}}, "retrain": {"baselines": {}}},
+        "b": {"classify": {"seeds": [1]}}}})
+    assert cfgs["a"]["classify"] == {"baselines": {"resnet10": {"stride": 2}}, "seeds": [0]}
+    assert cfgs["a"]["retrain"] == {"baselines": {}, "epochs": 3}
+    assert cfgs["b"]["classify"]["baselines"] == {"resnet18": {}} and shared["classify"]["baselines"] == {"resnet18": {}}
+
+
 def test_two_experiments_in_one_config_run_as_their_own_jobs(tmp_path):
     cfg = write_config(tmp_path, device="cpu", experiments={
         "coarse": {"preprocess": {"image_size": 32, "target_spacing": [6.0, 6.0]}},

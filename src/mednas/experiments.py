@@ -8,7 +8,9 @@ the config's other keys (the shared defaults), as Snakemake workflows usually ho
 
 Without ``experiments`` the config is one experiment, named by its ``experiment`` key. An
 experiment whose ``space`` names another search space than the shared one gets its own
-section whole (the shared space's genes mean nothing to it).
+section whole (the shared space's genes mean nothing to it); so does an experiment's list of
+baselines (``retrain.baselines``, ``classify.baselines``): it names the set to train, and an
+empty mapping trains none.
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from mednas.errors import ConfigError
+
+
+# Sections an experiment replaces whole instead of merging key by key: sets of models.
+WHOLE_SETS = (("retrain", "baselines"), ("classify", "baselines"))
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -57,5 +63,9 @@ def experiment_configs(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         if isinstance(space, Mapping) and space.get("name", "cardiac") != (shared.get("space") or {}).get("name",
                                                                                                        "cardiac"):
             merged["space"] = copy.deepcopy(dict(space))
+        for section in WHOLE_SETS:
+            own = settings.get(section[0])
+            if isinstance(own, Mapping) and section[1] in own:
+                merged[section[0]][section[1]] = copy.deepcopy(own[section[1]])
         out[str(name)] = {**merged, "experiment": str(name)}
     return out

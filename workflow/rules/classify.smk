@@ -154,3 +154,33 @@ rule classify_ablation:
         CONDA_ENV
     script:
         "../scripts/ablation_classification.py"
+
+
+# The hybrid MOEA/D + SA paper's tables (classify.tables: hybrid): Table 3 (annealing, from the
+# moead_sa search), Table 4 (test accuracy over the trials), Table 5 (the best trial's scores).
+
+
+rule classify_hybrid_tables:
+    input:
+        unpack(hybrid_inputs),
+    output:
+        **with_prov(
+            sa="results/{exp}/table3_sa_refinement.csv",
+            trials="results/{exp}/table4_accuracy_trials.csv",
+            best="results/{exp}/table5_test_metrics.csv",
+            front="results/{exp}/fig_front.png",
+        ),
+    wildcard_constraints:
+        exp=CLS_EXP,
+    params:
+        models=lambda wc: cls_models(wc.exp),
+        seeds=setting("classify", "seeds"),
+        strategies=lambda wc: strategies(wc.exp),
+        flag=setting("dataset", "flag"),
+        positive=setting("classify", "positive"),
+    log:
+        "logs/{exp}/hybrid_tables.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/tables_hybrid.py"

@@ -14,6 +14,8 @@ from mednas.experiments import experiment_configs
 from mednas.models.registry import BASELINES, baseline_spec, check_image_size
 from mednas.provenance import expand_inputs
 from mednas.report.tables import table2_columns
+from mednas.search.objectives import Objectives
+from mednas.search.strategies import STRATEGIES
 
 CONDA_ENV = "../../envs/mednas.yaml"
 
@@ -169,11 +171,21 @@ def check_classification(cfg):
     if not path.is_file():
         raise ValueError(f"experiment '{name}': {path} not found (dataset.path / dataset.flag / dataset.size)")
     make_space(cfg["space"])  # an unknown space or space key stops the run here
-    if cfg["search"]["evaluator"] != "zerocost" or list(cfg["search"]["objectives"]) != ["mstf"]:
-        raise ValueError(f"experiment '{name}': a classification search is training-free: search.evaluator "
-                         f"zerocost and search.objectives [mstf]")
+    if cfg["search"]["evaluator"] not in ("zerocost", "kfold"):
+        raise ValueError(f"experiment '{name}': a classification search takes search.evaluator zerocost (MSTF-NAS) "
+                         f"or kfold (cross-validated training), not {cfg['search']['evaluator']}")
+    Objectives.from_config(cfg["search"])  # objectives the evaluator cannot measure stop the run here
+    classes = len(info.class_names)
+    tables = cfg["classify"]["tables"]
+    if tables == "hybrid":
+        if "moead_sa" not in cfg["search"]["strategies"]:
+            raise ValueError(f"experiment '{name}': classify.tables hybrid reports the moead_sa search; add it to "
+                             "search.strategies")
+        if not 0 <= cfg["classify"]["positive"] < classes:
+            raise ValueError(f"experiment '{name}': classify.positive {cfg['classify']['positive']} is not a class "
+                             f"of {info.flag} (0..{classes - 1})")
     for key, paper in cfg["classify"]["paper"].items():
-        if paper is not None:
+        if paper is not None and tables == "mstf" and key != "hybrid":
             paper_rows(paper if os.path.isabs(paper) else os.path.join(workflow.basedir, paper), info.flag, key)
     for baseline, settings in cfg["classify"]["baselines"].items():
         baseline_spec(baseline, settings)
@@ -191,8 +203,14 @@ def classification_outputs(exp):
     out += [f"{base}/search/{s}/{n}" for s in strategies(exp)
             for n in ("archive.csv", "pareto.csv", "hypervolume.csv", "chosen.json", "cost.json")]
     out += [f"{base}/models/{m}/seed{k}/metrics.json" for m in cls_models(exp) for k in seeds]
-    out += [f"{base}/{n}" for n in ("table2_acc.csv", "table3_auc.csv", "table4_search_minutes.csv")]
+    out += [f"{base}/{n}" for n in CLASSIFICATION_TABLES[EXPERIMENTS[exp]["classify"]["tables"]]]
     return out
+
+
+CLASSIFICATION_TABLES = {
+    "mstf": ("table2_acc.csv", "table3_auc.csv", "table4_search_minutes.csv"),
+    "hybrid": ("table3_sa_refinement.csv", "table4_accuracy_trials.csv", "table5_test_metrics.csv", "fig_front.png"),
+}
 
 
 # Per experiment, before any job: the data set's name (Table II's data set column; prepare
@@ -260,11 +278,25 @@ def classifier_inputs(wildcards):
     return inputs
 
 
+def hybrid_inputs(wildcards):
+    """Every model's metrics per seed, each search's archive, chosen and cost files, the paper's rows."""
+    exp = EXPERIMENTS[wildcards.exp]
+    base = f"results/{wildcards.exp}"
+    inputs = {"metrics": [f"{base}/models/{m}/seed{k}/metrics.json" for m in cls_models(wildcards.exp)
+                          for k in exp["classify"]["seeds"]]}
+    for name in ("archive.csv", "chosen.json", "cost.json"):
+        inputs[name.split(".")[0]] = [f"{base}/search/{s}/{name}" for s in strategies(wildcards.exp)]
+    paper = exp["classify"]["paper"]["hybrid"]
+    if paper is not None:
+        inputs["paper"] = paper if os.path.isabs(paper) else os.path.join(workflow.basedir, paper)
+    return inputs
+
+
 def classify_paper_tables(wildcards):
     """The paper's tables an experiment names (relative paths from the Snakefile's folder)."""
     out = {}
     for key, path in EXPERIMENTS[wildcards.exp]["classify"]["paper"].items():
-        if path is not None:
+        if path is not None and key != "hybrid":
             out[f"paper_{key}"] = path if os.path.isabs(path) else os.path.join(workflow.basedir, path)
     return out
 

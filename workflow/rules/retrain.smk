@@ -1,7 +1,7 @@
 # Retraining and test evaluation: every searched model (nas-<strategy>) and every baseline,
 # on the same data with the same optimiser (train:) and budget (retrain:).
 wildcard_constraints:
-    model="|".join(["nas-(ga|nsga2|moead_sa|random)", *map(re.escape, BASELINES)]),
+    model="|".join([f"nas-({'|'.join(sorted(STRATEGIES))})", *map(re.escape, BASELINES)]),
 
 
 rule retrain:

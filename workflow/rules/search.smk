@@ -1,7 +1,7 @@
 # Search stage: one multi-objective search per strategy over the cardiac space.
 
 wildcard_constraints:
-    strategy="|".join(["ga", "nsga2", "moead_sa", "random"]),
+    strategy="|".join(sorted(STRATEGIES)),
 
 
 rule search:

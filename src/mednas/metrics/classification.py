@@ -46,3 +46,18 @@ def medmnist_scores(labels: np.ndarray, probabilities: np.ndarray, task: str) ->
     if probabilities.ndim != 2 or len(probabilities) != len(labels):
         raise ValueError(f"need (N, classes) probabilities for {len(labels)} labels, got {probabilities.shape}")
     return {"acc": float(getACC(labels, probabilities, task)), "auc": float(getAUC(labels, probabilities, task))}
+
+
+def binary_scores(labels: np.ndarray, predicted: np.ndarray, positive: int) -> dict[str, float]:
+    """Accuracy, precision, recall, F1 and Jaccard of class ``positive`` against the rest (the
+    hybrid MOEA/D + SA paper's Eqs. 8-12), from scikit-learn; 0 where a score is undefined."""
+    from sklearn.metrics import accuracy_score, f1_score, jaccard_score, precision_score, recall_score
+
+    labels, predicted = np.asarray(labels).ravel(), np.asarray(predicted).ravel()
+    if labels.shape != predicted.shape or labels.size == 0:
+        raise ValueError(f"need two non-empty label vectors of one length, got {labels.shape} and {predicted.shape}")
+    y, p = labels == positive, predicted == positive
+    kw = {"zero_division": 0}
+    return {"acc": float(accuracy_score(labels, predicted)), "precision": float(precision_score(y, p, **kw)),
+            "recall": float(recall_score(y, p, **kw)), "f1": float(f1_score(y, p, **kw)),
+            "jaccard": float(jaccard_score(y, p, **kw))}

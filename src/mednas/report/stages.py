@@ -110,3 +110,35 @@ def run_classification_ablation(metrics_paths: Mapping[str, list[str]], flag: st
     metrics = {p: sorted((_read_json(x) for x in paths), key=lambda r: r["seed"]) for p, paths in metrics_paths.items()}
     with atomic_outputs([output]) as (tmp,):
         write_rows(tmp, ablation_table(metrics, flag, paper), ABLATION_COLUMNS)
+
+
+def run_hybrid_tables(metrics_paths: Mapping[str, list[str]], search_paths: Mapping[str, Mapping[str, str]],
+                      flag: str, positive: int, paper: str | None, outputs: Mapping[str, str]) -> None:
+    """The hybrid MOEA/D + SA paper's Tables 3-5 and its front figure for one data set, together.
+
+    ``search_paths`` maps each strategy to its ``archive``, ``chosen`` and ``cost`` files."""
+    from mednas.data.medmnist import subset_info
+    from mednas.report import hybrid
+    from mednas.search.archive import read_records
+
+    info = subset_info(flag)
+    if not 0 <= positive < info.num_classes:
+        raise DataError(f"classify.positive: class {positive} is not one of {flag}'s {info.num_classes} classes")
+    if "moead_sa" not in search_paths:
+        raise DataError("the hybrid tables need the moead_sa search (config key search.strategies)")
+    metrics = {m: sorted((_read_json(p) for p in paths), key=lambda r: r["seed"]) for m, paths in metrics_paths.items()}
+    archives = {s: read_records(p["archive"]) for s, p in search_paths.items()}
+    chosen = {s: _read_json(p["chosen"]) for s, p in search_paths.items()}
+    minutes = {s: float(_read_json(p["cost"])["search_seconds"]) / 60 for s, p in search_paths.items()}
+    sa = hybrid.sa_table(chosen["moead_sa"], archives["moead_sa"], flag, paper)
+    trials = hybrid.trials_table(metrics, minutes, flag, paper)
+    best = hybrid.best_table(metrics, positive, info.class_names[positive], flag, paper)
+    paths = [outputs[k] for k in ("sa", "trials", "best", "front")]
+    with atomic_outputs(paths) as (t_sa, t_trials, t_best, t_front):
+        write_rows(t_sa, sa, hybrid.SA_COLUMNS)
+        write_rows(t_trials, trials, hybrid.TRIAL_COLUMNS)
+        write_rows(t_best, best, hybrid.BEST_COLUMNS)
+        hybrid.plot_fronts(t_front, archives, chosen, flag)
+    for row in trials:
+        if row["source"] == "measured":
+            log.info("%s: %d params, test ACC %s +- %s", row["method"], row["params"], row["acc_mean"], row["acc_sd"])

@@ -2,6 +2,8 @@
 
 - ``knee``: the knee of the feasible Pareto front (see :func:`mednas.search.pareto.knee`);
 - ``closest_to_ideal``: the front point nearest the ideal point (the hybrid MOEA/D paper's rule);
+  where the strategy names finalists (``moead_sa``: the annealing's bests, the paper's step 4),
+  the front of the finalists;
 - ``best_dice``: the highest validation Dice among candidates within every budget;
 - ``indicator_sum``: MSTF-NAS's rule, the highest sum of its two (min-max normalised over that
   set) indicators among the feasible members of the strategy's final population (random search:
@@ -28,6 +30,8 @@ def check_rule(rule: str, evaluator: str) -> str:
         raise ConfigError(f"search.choose: unknown rule '{rule}'; choose from {list(RULES)}")
     if rule == "best_dice" and evaluator == "zerocost":
         raise ConfigError("search.choose: best_dice needs Dice, which the zerocost evaluator does not measure")
+    if rule == "best_dice" and evaluator == "kfold":
+        raise ConfigError("search.choose: best_dice needs Dice; the kfold evaluator measures classification error")
     if rule == "indicator_sum" and evaluator != "zerocost":
         raise ConfigError("search.choose: indicator_sum needs search.evaluator zerocost")
     return rule
@@ -43,6 +47,10 @@ def choose(pool: CandidatePool, rule: str) -> dict[str, Any]:
     if rule == "knee":
         pick = front[knee(F)]
     elif rule == "closest_to_ideal":
+        if pool.finalists:
+            final, F_final = pool.front(pool.finalists)
+            if final:
+                front, F = final, F_final
         pick = front[closest_to_ideal(F)]
     elif rule == "best_dice":
         pick = max(feasible, key=lambda r: (r["dice_mean"], -r["flops"]))

@@ -7,6 +7,7 @@ MOEA/D's decomposition compare like with like:
 - ``hd95``: mean HD95 / ``scales['hd95_mean']`` (the largest validation-volume diagonal, HD95's worst case);
 - ``params``, ``flops``, ``latency``: value / the most expensive network of the space (largest shape,
   every attention / fusion / activation tried);
+- ``error`` (kfold evaluator only): the cross-validated classification error, already in [0, 1];
 - ``mstf`` (zero-cost evaluator only): MSTF-NAS Eq. 5, f1 = -p1 - flops and f2 = -p2 + flops with
   p1, p2 (two indicators) and FLOPs min-max normalised over the set of candidates being compared
   (one generation during the search; the whole archive for the front), then mapped from
@@ -28,10 +29,13 @@ import numpy as np
 from mednas.cost.candidate import COST_METRICS
 from mednas.errors import ConfigError
 
-COLUMN = {"dice": "dice_mean", "hd95": "hd95_mean", "params": "params", "flops": "flops", "latency": "latency_ms"}
+COLUMN = {"dice": "dice_mean", "hd95": "hd95_mean", "params": "params", "flops": "flops", "latency": "latency_ms",
+          "error": "cv_error"}
 OBJECTIVES = (*COLUMN, "mstf")
 BUDGETS = COST_METRICS  # every cost column can carry a budget
 TRAINED = ("inherit", "proxy")
+SEGMENTATION_QUALITY = ("dice", "hd95")  # measured by the inherit and proxy evaluators
+CLASSIFICATION_QUALITY = ("error",)  # measured by the kfold evaluator
 
 
 def minmax(v: np.ndarray) -> np.ndarray:
@@ -67,6 +71,12 @@ class Objectives:
         else:
             if "mstf" in names:
                 raise ConfigError(f"search.objectives: mstf needs search.evaluator zerocost, not {evaluator}")
+            own, other = ((CLASSIFICATION_QUALITY, SEGMENTATION_QUALITY) if evaluator == "kfold" else
+                          (SEGMENTATION_QUALITY, CLASSIFICATION_QUALITY))
+            foreign = [n for n in names if n in other]
+            if foreign:
+                raise ConfigError(f"search.objectives: {foreign} are not measured by search.evaluator {evaluator} "
+                                  f"(it measures {list(own)})")
             if len(names) < 2:
                 raise ConfigError(f"search.objectives: a multi-objective search needs two or more, got {list(names)}")
         budgets = {k: float(v) for k, v in (search_cfg.get("budgets") or {}).items() if v is not None}
@@ -121,7 +131,7 @@ class Objectives:
         for name in self.names:
             column = COLUMN[name]
             v = np.array([float(r[column]) for r in records])
-            col = 1.0 - v if name == "dice" else v / self._scale(column)
+            col = 1.0 - v if name == "dice" else v if name == "error" else v / self._scale(column)
             cols.append(np.where(np.isnan(col), 1.0, col))
         return np.stack(cols, axis=1)
 

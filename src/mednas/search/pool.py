@@ -40,9 +40,13 @@ class CandidatePool:
 
     def __init__(self, space: SearchSpace, evaluator: Callable[[Genotype], Mapping[str, float]],
                  cost: Callable[[Genotype], Mapping[str, float]], objectives: Objectives, archive: ArchiveLog,
-                 budget: int, skip_over_budget: bool = False):
+                 budget: int, skip_over_budget: bool = False,
+                 phase_evaluators: Mapping[str, Callable[[Genotype], Mapping[str, float]]] | None = None):
         self.space, self.evaluator, self.cost = space, evaluator, cost
         self.skip_over_budget = skip_over_budget
+        # A phase with an evaluator of its own (the annealing's longer training) keeps its own
+        # records: a genotype scored in both phases has a record per phase, keyed "<key>@<phase>".
+        self.phase_evaluators = dict(phase_evaluators or {})
         self.skipped = 0
         self.objectives, self.archive, self.budget = objectives, archive, budget
         self.seen: dict[str, dict[str, Any]] = {}
@@ -50,6 +54,7 @@ class CandidatePool:
         self.computed = self.repeats = 0
         self.replayed_keys: set[str] = set()
         self.population: list[dict[str, Any]] | None = None
+        self.finalists: list[dict[str, Any]] = []  # what a strategy offers its final pick (moead_sa: SA's bests)
 
     def set_population(self, records: Sequence[Mapping[str, Any]]) -> None:
         """The strategy's final population (what MSTF-NAS's pick reads), distinct, in order."""
@@ -63,8 +68,12 @@ class CandidatePool:
     def remaining(self) -> int:
         return self.budget - len(self.seen)
 
-    def known(self, g: Genotype) -> bool:
-        return g.key() in self.seen
+    def record_key(self, g: Genotype, phase: str = "") -> str:
+        """The archive key of ``g`` scored in ``phase`` (its genotype key unless the phase has its own evaluator)."""
+        return f"{g.key()}@{phase}" if phase in self.phase_evaluators else g.key()
+
+    def known(self, g: Genotype, phase: str = "") -> bool:
+        return self.record_key(g, phase) in self.seen
 
     def genotype(self, record: Mapping[str, Any]) -> Genotype:
         return self.space.from_dict({k: record[k] for k in self.space.gene_names})
@@ -74,7 +83,7 @@ class CandidatePool:
         out = []
         for g in genotypes:
             g = self.space.validate(self.space.repair(g))
-            key = g.key()
+            key = self.record_key(g, phase)
             record = self.seen.get(key)
             if record is not None:
                 self.repeats += 1
@@ -83,26 +92,27 @@ class CandidatePool:
                 if record is not None:
                     self.replayed_keys.add(key)
                 else:
-                    record = self._compute(g, generation, phase)
+                    record = self._compute(g, generation, phase, key)
                     self.computed += 1
                 self.seen[key] = record
             out.append(record)
         return out
 
-    def _compute(self, g: Genotype, generation: int, phase: str) -> dict[str, Any]:
+    def _compute(self, g: Genotype, generation: int, phase: str, key: str) -> dict[str, Any]:
         t0 = time.perf_counter()
         cost = dict(self.cost(g))
         if self.skip_over_budget and self.objectives.violation([cost])[0] > 0:
             metrics = {m: float("nan") for m in self.evaluator.metrics}
             self.skipped += 1
         else:
-            metrics = dict(self.evaluator(g))
-        record = {"generation": generation, "phase": phase, "key": g.key(), **g.to_dict(), **metrics, **cost,
+            metrics = dict(self.phase_evaluators.get(phase, self.evaluator)(g))
+        record = {"generation": generation, "phase": phase, "key": key, **g.to_dict(), **metrics, **cost,
                   "eval_seconds": round(time.perf_counter() - t0, 4)}
         self.archive.append(record)
         log.info("candidate %d/%d (gen %d, %s) %s: %s, %.2f s", len(self.seen) + 1, self.budget, generation, phase,
-                 g.key(), ", ".join(f"{m} {record[m]:.4g}" for m in (*metrics, *cost) if m in
-                                    ("dice_mean", "hd95_mean", "flops", "latency_ms", *self.objectives.indicators)),
+                 key, ", ".join(f"{m} {record[m]:.4g}" for m in (*metrics, *cost) if m in
+                                ("dice_mean", "hd95_mean", "cv_acc", "params", "flops", "latency_ms",
+                                 *self.objectives.indicators)),
                  record["eval_seconds"])
         return record
 

@@ -206,20 +206,37 @@ class ClassifierCost:
         return {"params": count_params(net), "flops": count_flops(net, self.shape)}
 
 
-def classifier_spec(space, genotype, in_channels: int, num_classes: int) -> dict[str, Any]:
+def classifier_spec(space, genotype, in_channels: int, num_classes: int, image_size: int) -> dict[str, Any]:
     """The model spec of a classification space's genotype (the space's name is the network kind)."""
     from mednas.models.registry import fit_to_data
 
     settings = space.settings() if hasattr(space, "settings") else {}
-    return fit_to_data({"kind": space.name, "genotype": genotype.to_dict(), "space": settings}, in_channels,
-                       num_classes)
+    spec = {"kind": space.name, "genotype": genotype.to_dict(), "space": settings, "image_size": image_size}
+    return fit_to_data(spec, in_channels, num_classes)
+
+
+CLASSIFICATION_EVALUATORS = ("zerocost", "kfold")
+COST_SCALE_SAMPLES = 500
+
+
+def cost_scales(space, cost: ClassifierCost, seed: int, n: int = COST_SCALE_SAMPLES) -> dict[str, float]:
+    """Normalisers of params and FLOPs: the largest of ``n`` seeded random networks of the space
+    (a space's costliest network is no simple corner of it: where few convolutions shrink the image,
+    the head over the flattened features dominates), recorded in chosen.json."""
+    import random
+
+    rng = random.Random(seed)
+    costs = [cost(space.sample(rng)) for _ in range(n)]
+    return {k: float(max(c[k] for c in costs)) for k in ClassifierCost.columns}
 
 
 def run_classification_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, dataset_cfg: Mapping,
                               seed: int, device: str, work_dir: str, outputs: Mapping[str, str]) -> dict[str, Any]:
-    """MSTF-NAS's training-free search on a classification data set: every candidate scored by the
-    six indicators on one fixed training batch with cross-entropy, plus params and FLOPs; outputs
-    as :func:`run_search` (search cost = this run's time: no supernet, no training)."""
+    """A search on a classification data set; outputs as :func:`run_search` (search cost = this
+    run's time: no supernet). Evaluators: ``zerocost`` (MSTF-NAS: the indicators on one fixed
+    training batch with cross-entropy, objectives Eq. 5) or ``kfold`` (the hybrid MOEA/D + SA
+    paper: cross-validated training on the training split; ``kfold.sa_epochs`` gives the annealing
+    phase its own, longer training)."""
     from mednas.data.medmnist import load_medmnist, subset_file
     from mednas.evaluate.zerocost import IndicatorEvaluator, check_indicators, fixed_arrays
     from mednas.models.registry import build_model
@@ -230,33 +247,55 @@ def run_classification_search(strategy: str, search_cfg: Mapping, space_cfg: Map
     if strategy not in STRATEGIES:
         raise ConfigError(f"unknown search strategy '{strategy}'; choose from {sorted(STRATEGIES)}")
     kind = search_cfg.get("evaluator", "zerocost")
-    if kind != "zerocost":
-        raise ConfigError(f"search.evaluator: a classification search scores candidates training-free (zerocost), "
+    if kind not in CLASSIFICATION_EVALUATORS:
+        raise ConfigError(f"search.evaluator: a classification search takes {list(CLASSIFICATION_EVALUATORS)}, "
                           f"not '{kind}'")
-    rule = check_rule(search_cfg.get("choose", "indicator_sum"), kind)
+    rule = check_rule(search_cfg.get("choose", "indicator_sum" if kind == "zerocost" else "closest_to_ideal"), kind)
     settings = StrategySettings.from_config({**search_cfg, "seed": int(search_cfg.get("seed", seed))})
     size = int(dataset_cfg.get("size", 28))
     info, splits = load_medmnist(dataset_cfg["path"], dataset_cfg["flag"], size)
     space = make_space(space_cfg)
-    zc = search_cfg.get("zerocost") or {}
-    # only the pair the objectives use: the six cost ~10x the pair (grasp's double backward)
-    pair = check_indicators(zc.get("indicators", ("jacob_cov", "synflow")))
-    x, y = fixed_arrays(splits["train"].images, splits["train"].labels, int(zc.get("batch_size", 64)), seed, device)
 
     def spec_of(g):
-        return classifier_spec(space, g, info.in_channels, info.num_classes)
+        return classifier_spec(space, g, info.in_channels, info.num_classes, size)
 
-    evaluator = IndicatorEvaluator(lambda g: build_model(spec_of(g)), classification_task_loss, x, y, device, seed,
-                                   pair)
-    objectives = Objectives.from_config(search_cfg, {})
+    def build(g):
+        return build_model(spec_of(g))
+
+    cost = ClassifierCost(spec_of, info.in_channels, size)
+    phases = {}
+    if kind == "zerocost":
+        zc = search_cfg.get("zerocost") or {}
+        # only the pair the objectives use: the six cost ~10x the pair (grasp's double backward)
+        pair = check_indicators(zc.get("indicators", ("jacob_cov", "synflow")))
+        x, y = fixed_arrays(splits["train"].images, splits["train"].labels, int(zc.get("batch_size", 64)), seed,
+                            device)
+        evaluator = IndicatorEvaluator(build, classification_task_loss, x, y, device, seed, pair)
+        scales: dict[str, float] = {}
+    else:
+        from mednas.evaluate.kfold import KFoldEvaluator
+        from mednas.train.classify import ClassifySettings
+
+        kf = search_cfg.get("kfold") or {}
+        tr = splits["train"]
+
+        def kfold(epochs: int) -> KFoldEvaluator:
+            fold_settings = ClassifySettings(epochs=epochs, batch_size=int(kf.get("batch_size", 16)), optimizer="adam",
+                                             lr=float(kf.get("lr", 1e-3)))
+            return KFoldEvaluator(build, tr.images, tr.labels, fold_settings, int(kf.get("folds", 3)), device, seed)
+
+        evaluator = kfold(int(kf.get("epochs", 10)))
+        if kf.get("sa_epochs"):
+            phases["sa"] = kfold(int(kf["sa_epochs"]))
+        scales = cost_scales(space, cost, seed)
+    objectives = Objectives.from_config(search_cfg, scales)
     data_file = subset_file(dataset_cfg["path"], dataset_cfg["flag"], size)
     fp = fingerprint(strategy, dict(search_cfg), dict(space_cfg), dict(dataset_cfg), seed, device_name(device),
                      sha256_file(data_file))
     archive = ArchiveLog(Path(work_dir) / "archive.csv",
                          archive_columns(space.gene_names, evaluator.metrics, ClassifierCost.columns), fp)
-    pool = CandidatePool(space, evaluator, ClassifierCost(spec_of, info.in_channels, size), objectives, archive,
-                         settings.budget)
-    log.info("search %s on %s: training-free, objectives %s, %d candidates (%d x %d)", strategy, info.flag,
+    pool = CandidatePool(space, evaluator, cost, objectives, archive, settings.budget, phase_evaluators=phases)
+    log.info("search %s on %s: evaluator %s, objectives %s, %d candidates (%d x %d)", strategy, info.flag, kind,
              list(objectives.names), settings.budget, settings.population, settings.generations)
     strategy_info = run_strategy(strategy, pool, settings)
     chosen = choose(pool, rule)
@@ -267,7 +306,8 @@ def run_classification_search(strategy: str, search_cfg: Mapping, space_cfg: Map
     cost = search_cost(pool, kind, strategy, device, device_name(device), wall, 0.0)
     chosen |= {"strategy": strategy, "evaluator": kind, "objectives_used": list(objectives.names),
                "budgets": dict(objectives.budgets), "strategy_info": strategy_info, "space": space_cfg,
-               "spec": spec_of(pool.genotype(chosen["record"])), "population": len(pool.population or [])}
+               "spec": spec_of(pool.genotype(chosen["record"])), "population": len(pool.population or []),
+               "scales": objectives.scales}
     write_search_outputs(outputs, pool, archive, pareto, chosen, cost, work_dir)
     log.info("search %s done: %d candidates (%d evaluated now, %d from an earlier run), chosen %s, %.0f s", strategy,
              len(records), pool.computed, pool.replayed, chosen["key"], wall)

@@ -89,14 +89,14 @@ class StrategySettings:
         return 5 * self.generations + 5
 
 
-def _distinct_new(pool: CandidatePool, n: int, draw, tries_per: int = 100) -> list[Genotype]:
+def _distinct_new(pool: CandidatePool, n: int, draw, tries_per: int = 100, phase: str = "") -> list[Genotype]:
     out: dict[str, Genotype] = {}
     for _ in range(n * tries_per):
         if len(out) >= n:
             break
         g = draw()
         g = pool.space.repair(g)
-        if not pool.known(g) and g.key() not in out:
+        if not pool.known(g, phase) and g.key() not in out:
             out[g.key()] = g
     return list(out.values())
 
@@ -224,7 +224,8 @@ def _penalised(pool: CandidatePool, records, penalty: float) -> np.ndarray:
     return F + penalty * cv[:, None]
 
 
-def run_moead_sa(pool: CandidatePool, s: StrategySettings) -> dict[str, Any]:
+def _moead(pool: CandidatePool, s: StrategySettings, budget: int) -> int:
+    """MOEA/D with Tchebycheff decomposition until ``budget`` candidates; returns its generations."""
     from pymoo.algorithms.moo.moead import ParallelMOEAD
     from pymoo.core.problem import Problem
     from pymoo.decomposition.tchebicheff import Tchebicheff
@@ -244,13 +245,26 @@ def run_moead_sa(pool: CandidatePool, s: StrategySettings) -> dict[str, Any]:
         decomposition=Tchebicheff(),  # 003's Eqs. 4-6 (pymoo's default would be PBI above two objectives)
         sampling=IntegerRandomSampling(), crossover=SBX(prob=1.0, eta=20, vtype=float, repair=RoundingRepair()),
         mutation=PM(eta=20, vtype=float, repair=RoundingRepair()))
-    sa_budget = s.sa_solutions * s.sa_steps
-    moead_budget = max(pool.budget - sa_budget, s.population)
 
     def objective(records):
         return _penalised(pool, records, s.penalty), None
 
-    gens = _ask_tell(pool, s, algorithm, problem, coding.decode, "moead", moead_budget, objective)
+    return _ask_tell(pool, s, algorithm, problem, coding.decode, "moead", budget, objective)
+
+
+def run_moead(pool: CandidatePool, s: StrategySettings) -> dict[str, Any]:
+    """MOEA/D alone on the whole budget (the hybrid paper's comparison without annealing)."""
+    gens = _moead(pool, s, pool.budget)
+    return {"generations": gens}
+
+
+def run_moead_sa(pool: CandidatePool, s: StrategySettings) -> dict[str, Any]:
+    """MOEA/D, then simulated annealing from the ``sa_solutions`` front points nearest the origin
+    (seed 003's hybrid). Where the pool gives phase ``sa`` an evaluator of its own (a longer
+    training), each start is scored again with it first, so that annealing compares like with like."""
+    rescore = "sa" in pool.phase_evaluators
+    sa_budget = s.sa_solutions * (s.sa_steps + int(rescore))
+    gens = _moead(pool, s, max(pool.budget - sa_budget, s.population))
     starts = sa_starts(pool, [r for r in pool.records() if r["phase"] == "moead"], s)
     refined = []
     for i, start in enumerate(starts):
@@ -258,6 +272,7 @@ def run_moead_sa(pool: CandidatePool, s: StrategySettings) -> dict[str, Any]:
         pool.end_generation(gens + 1 + i)
     # the final set: MOEA/D's population and the annealing's bests
     pool.set_population((pool.population or []) + [pool.seen[r["best"]] for r in refined])
+    pool.finalists = [pool.seen[r["best"]] for r in refined]
     return {"generations": gens, "sa": refined}
 
 
@@ -295,11 +310,15 @@ def anneal(pool: CandidatePool, s: StrategySettings, start: Mapping[str, Any], g
         F, cv = pool.objectives.matrix(records, context), pool.objectives.violation(records)
         return F, F.mean(axis=1) + s.penalty * cv
 
-    current = best = dict(start)
+    if "sa" in pool.phase_evaluators:  # the start scored with the annealing's own budget
+        (current,) = pool.evaluate([pool.genotype(start)], generation, "sa")
+    else:
+        current = dict(start)
+    best, first_key = current, current["key"]
     temperature, accepted, improved = s.sa_t0, 0, 0
     for _ in range(s.sa_steps):
         g = pool.genotype(current)
-        moves = _distinct_new(pool, 1, lambda: pool.space.mutate(g, rng, s.sa_mutation_rate, s.jitter))
+        moves = _distinct_new(pool, 1, lambda: pool.space.mutate(g, rng, s.sa_mutation_rate, s.jitter), phase="sa")
         if not moves:
             break
         (candidate,) = pool.evaluate(moves, generation, "sa")
@@ -310,10 +329,11 @@ def anneal(pool: CandidatePool, s: StrategySettings, start: Mapping[str, Any], g
         if feasible and dominates(F[1], F[2]):
             best, improved = candidate, improved + 1
         temperature *= s.sa_cooling
-    return {"start": start["key"], "best": best["key"], "moves_accepted": accepted, "best_improved": improved}
+    return {"start": start["key"], "start_rescored": first_key, "best": best["key"],
+            "moves_accepted": accepted, "best_improved": improved}
 
 
-STRATEGIES = {"ga": run_ga, "nsga2": run_nsga2, "moead_sa": run_moead_sa, "random": run_random}
+STRATEGIES = {"ga": run_ga, "nsga2": run_nsga2, "moead": run_moead, "moead_sa": run_moead_sa, "random": run_random}
 
 
 def run_strategy(name: str, pool: CandidatePool, settings: StrategySettings) -> dict[str, Any]:

@@ -75,7 +75,7 @@ class ClassifySettings:
         return asdict(self)
 
 
-def _optimizer(model: nn.Module, s: ClassifySettings) -> torch.optim.Optimizer:
+def make_optimizer(model: nn.Module, s: ClassifySettings) -> torch.optim.Optimizer:
     if s.optimizer == "adam":
         return torch.optim.Adam(model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
     if s.optimizer == "adamw":
@@ -94,6 +94,25 @@ def predict(model: nn.Module, images: np.ndarray, device: str, batch_size: int =
     return np.concatenate(out)
 
 
+def train_epoch(model: nn.Module, x_all: torch.Tensor, y_all: torch.Tensor, opt: torch.optim.Optimizer,
+                batch_size: int, seed: int, epoch: int) -> list[float]:
+    """One pass over ``x_all`` in a seeded order (the same for a given seed and epoch); batch losses."""
+    model.train()
+    n = len(x_all)
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch)).to(x_all.device)
+    losses = []
+    for i in range(0, n, batch_size):
+        idx = order[i:i + batch_size]
+        if len(idx) < 2:  # BatchNorm needs two samples; a last batch of one is skipped
+            continue
+        opt.zero_grad(set_to_none=True)
+        loss = classification_task_loss(model(x_all[idx]).float(), y_all[idx])
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    return losses
+
+
 @dataclass
 class ClassifierFit:
     rows: list[dict[str, Any]]
@@ -110,7 +129,7 @@ def fit_classifier(model: nn.Module, train_x: np.ndarray, train_y: np.ndarray, v
     model = model.to(device)
     x_all = torch.from_numpy(train_x).to(device)
     y_all = torch.from_numpy(train_y.astype(np.int64)).to(device)
-    opt = _optimizer(model, settings)
+    opt = make_optimizer(model, settings)
     milestones = sorted({max(1, int(round(m * settings.epochs))) for m in settings.milestones})
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=settings.gamma)
     n = len(x_all)
@@ -118,18 +137,7 @@ def fit_classifier(model: nn.Module, train_x: np.ndarray, train_y: np.ndarray, v
     t_start = time.perf_counter()
     for epoch in tqdm(range(1, settings.epochs + 1), desc="epochs", disable=None, mininterval=10):
         t0 = time.perf_counter()
-        model.train()
-        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch)).to(device)
-        losses = []
-        for i in range(0, n, settings.batch_size):
-            idx = order[i:i + settings.batch_size]
-            if len(idx) < 2:  # BatchNorm needs two samples; a last batch of one is skipped
-                continue
-            opt.zero_grad(set_to_none=True)
-            loss = classification_task_loss(model(x_all[idx]).float(), y_all[idx])
-            loss.backward()
-            opt.step()
-            losses.append(float(loss.detach()))
+        losses = train_epoch(model, x_all, y_all, opt, settings.batch_size, seed, epoch)
         sched.step()
         recalibrate_bn(model, (x_all[i:i + settings.val_batch_size] for i in range(0, n, settings.val_batch_size)),
                        model)

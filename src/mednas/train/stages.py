@@ -103,6 +103,7 @@ def run_classifier(model_name: str, spec: Mapping[str, Any], dataset_cfg: Mappin
                    device: str, outputs: Mapping[str, str]) -> dict[str, Any]:
     """Train classifier ``spec`` on the data set's train split (checkpoint chosen on val AUC), test
     it once, and write ``model`` (spec + weights), ``curve`` and ``metrics`` together."""
+    import numpy as np
     import torch
 
     from mednas.cost.complexity import count_flops, count_params
@@ -124,14 +125,18 @@ def run_classifier(model_name: str, spec: Mapping[str, Any], dataset_cfg: Mappin
     tr, va, te = splits["train"], splits["val"], splits["test"]
     fit = fit_classifier(model, tr.images, tr.labels, va.images, va.labels, info.task, settings, device, seed)
     model.load_state_dict(fit.best_state)
-    test = medmnist_scores(te.labels, predict(model, te.images, device, settings.val_batch_size), info.task)
+    prob = predict(model, te.images, device, settings.val_batch_size)
+    test = medmnist_scores(te.labels, prob, info.task)
     best = fit.rows[fit.best_epoch - 1]
     metrics = {"model": model_name, "seed": seed, "dataset": info.flag, "task": info.task,
                "test_acc": test["acc"], "test_auc": test["auc"], "val_acc": best["val_acc"],
                "val_auc": best["val_auc"], "best_epoch": fit.best_epoch, "epochs": settings.epochs,
                "params": params, "flops": flops, "image_size": size, "train_seconds": round(fit.train_seconds, 3),
                "device": device, "n_train": len(tr.labels), "n_test": len(te.labels),
-               "selection": "weights of the epoch with the best validation AUC", "settings": settings.to_dict()}
+               "selection": "weights of the epoch with the best validation AUC", "settings": settings.to_dict(),
+               # per test image, for the scores a table derives (precision, recall, F1, Jaccard)
+               "test_true": [int(v) for v in np.asarray(te.labels).reshape(-1)],
+               "test_pred": [int(v) for v in prob.argmax(1)]}
     with atomic_outputs([outputs["model"], outputs["curve"], outputs["metrics"]]) as (t_model, t_curve, t_metrics):
         torch.save({"spec": spec, "state_dict": fit.best_state, "best_epoch": fit.best_epoch}, t_model)
         write_rows(t_curve, fit.rows, list(fit.rows[0]))
