@@ -106,6 +106,16 @@ def test_kfold_scores_a_learnable_network_high_and_deterministically():
     g = genotype([(1, 1, 3, 1, 1, 0, 0), (1, 1, 3, 1, 1, 0, 0)] + [(0, 0, 1, 0, 0, 0, 0)] * 4)
     a, b = ev(g), ev(g)
     assert a == b and a["cv_acc"] >= 0.9 and a["cv_error"] == pytest.approx(1 - a["cv_acc"])
+    # balanced accuracy: a majority-class predictor scores 0.5 whatever the class shares
+    majority = genotype([(1, 0, 1, 0, 0, 0, 0)] + [(0, 0, 1, 0, 0, 0, 0)] * 5)
+    xi, yi = x[:45], np.r_[np.zeros(35), np.ones(10)].astype(int).reshape(-1, 1)  # 78 % class 0
+    flat = KFoldEvaluator(_build, np.zeros_like(xi), yi, ClassifySettings(epochs=2, batch_size=8), 3, "cpu", 0,
+                          "balanced_accuracy")
+    scores = flat(majority)  # blank images: nothing to learn but the class shares
+    assert scores["cv_bacc"] == pytest.approx(0.5) and scores["cv_error"] == pytest.approx(0.5)
+    assert scores["cv_acc"] == pytest.approx(35 / 45, abs=0.02)
+    with pytest.raises(ConfigError, match="kfold.metric"):
+        KFoldEvaluator(_build, x, y, ClassifySettings(epochs=1), 3, "cpu", 0, "auc")
     with pytest.raises(ConfigError, match="smallest class"):
         KFoldEvaluator(_build, x[:5], y[:5], ClassifySettings(epochs=1), 4, "cpu", 0)
 
@@ -264,3 +274,20 @@ def test_hybrid_config_errors_name_the_key(tmp_path):
     cfg.write_text(yaml.safe_dump(bad))
     res = snakemake(tmp_path, "-n", "--configfile", str(cfg))
     assert res.returncode != 0 and "not measured by search.evaluator kfold" in res.stdout + res.stderr
+
+
+def test_sa_table_reads_the_annealing_runs_and_refuses_a_search_without_them():
+    from mednas.report.hybrid import sa_table
+
+    archive = [{"key": "a", "params": 900, "cv_acc": 0.72, "cv_error": 0.30},
+               {"key": "a@sa", "params": 900, "cv_acc": 0.76, "cv_error": 0.25},
+               {"key": "b@sa", "params": 600, "cv_acc": 0.81, "cv_error": 0.20}]
+    chosen = {"strategy_info": {"sa": [{"start": "a", "start_rescored": "a@sa", "best": "b@sa", "moves_accepted": 2,
+                                        "best_improved": 1}]}}
+    (row,) = sa_table(chosen, archive, "breastmnist", None)
+    assert (row["ilp"], row["flp"], row["iva"], row["iva_sa_budget"], row["fva"]) == (900, 600, 0.7, 0.75, 0.8)
+    assert row["fva_plain_acc"] == 0.81
+    with pytest.raises(DataError, match="no annealing runs"):
+        sa_table({"strategy_info": {}}, archive, "breastmnist", None)
+    with pytest.raises(DataError, match="not in the archive"):
+        sa_table(chosen, archive[:1], "breastmnist", None)

@@ -282,7 +282,8 @@ def run_classification_search(strategy: str, search_cfg: Mapping, space_cfg: Map
         def kfold(epochs: int) -> KFoldEvaluator:
             fold_settings = ClassifySettings(epochs=epochs, batch_size=int(kf.get("batch_size", 16)), optimizer="adam",
                                              lr=float(kf.get("lr", 1e-3)))
-            return KFoldEvaluator(build, tr.images, tr.labels, fold_settings, int(kf.get("folds", 3)), device, seed)
+            return KFoldEvaluator(build, tr.images, tr.labels, fold_settings, int(kf.get("folds", 3)), device, seed,
+                                  str(kf.get("metric", "accuracy")))
 
         evaluator = kfold(int(kf.get("epochs", 10)))
         if kf.get("sa_epochs"):
