@@ -138,14 +138,25 @@ def _cls_config(folder: Path, data: Path) -> Path:
     return path
 
 
-def test_classification_dag_end_to_end_on_generated_medmnist(tmp_path):
+def run_dag_on_generated_breastmnist(tmp_path: Path, write_config) -> None:
+    """Generated BreastMNIST files, the config ``write_config(folder, data)`` writes, `rule all` run."""
     from workflow_util import snakemake
 
     data = tmp_path / "medmnist"
     write_medmnist(data, "breastmnist")
-    cfg = _cls_config(tmp_path, data)
-    res = snakemake(tmp_path, "--configfile", str(cfg), timeout=600)
+    res = snakemake(tmp_path, "--configfile", str(write_config(tmp_path, data)), timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
+
+
+def assert_audited(tmp_path: Path, path: Path) -> None:
+    from workflow_util import mednas
+
+    audit = mednas(tmp_path, "audit", str(path))
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+
+
+def test_classification_dag_end_to_end_on_generated_medmnist(tmp_path):
+    run_dag_on_generated_breastmnist(tmp_path, _cls_config)
     out = tmp_path / "results" / "breast"
     acc = (out / "table2_acc.csv").read_text().splitlines()
     measured = [line for line in acc if ",measured," in line]
@@ -160,7 +171,4 @@ def test_classification_dag_end_to_end_on_generated_medmnist(tmp_path):
         assert m["seed"] == seed and 0 <= m["test_acc"] <= 1 and m["epochs"] == 2
     minutes = (out / "table4_search_minutes.csv").read_text()
     assert ",measured," in minutes and "MSTF-NAS (Ours),,paper,breastmnist,10" in minutes.replace('"', "")
-    audit = __import__("subprocess").run([str(Path(__import__("sys").executable).parent / "mednas"), "audit",
-                                          str(out / "table2_acc.csv")], cwd=tmp_path, capture_output=True,
-                                         text=True)
-    assert audit.returncode == 0, audit.stdout + audit.stderr
+    assert_audited(tmp_path, out / "table2_acc.csv")

@@ -226,17 +226,10 @@ def _hybrid_config(folder: Path, data: Path, strategies=("moead_sa", "moead", "r
 @pytest.mark.slow
 def test_hybrid_dag_end_to_end_on_generated_medmnist(tmp_path):
     import csv
-    import subprocess
-    import sys
 
-    from test_classification import write_medmnist
-    from workflow_util import snakemake
+    from test_classification import assert_audited, run_dag_on_generated_breastmnist
 
-    data = tmp_path / "medmnist"
-    write_medmnist(data, "breastmnist")
-    cfg = _hybrid_config(tmp_path, data)
-    res = snakemake(tmp_path, "--configfile", str(cfg), timeout=600)
-    assert res.returncode == 0, res.stderr[-3000:]
+    run_dag_on_generated_breastmnist(tmp_path, _hybrid_config)
     out = tmp_path / "results" / "hyb"
     rows = lambda name: list(csv.DictReader(open(out / name, newline="")))
     sa = rows("table3_sa_refinement.csv")
@@ -252,9 +245,7 @@ def test_hybrid_dag_end_to_end_on_generated_medmnist(tmp_path):
     assert all(0 <= float(r["jaccard"]) <= float(r["f1"]) <= 1 for r in best if r["source"] == "measured")
     assert any(r.get("params") == "3498" for r in best if r["source"] == "paper")
     assert (out / "fig_front.png").stat().st_size > 10_000
-    audit = subprocess.run([str(Path(sys.executable).parent / "mednas"), "audit", str(out / "table5_test_metrics.csv")],
-                           cwd=tmp_path, capture_output=True, text=True)
-    assert audit.returncode == 0, audit.stdout + audit.stderr
+    assert_audited(tmp_path, out / "table5_test_metrics.csv")
 
 
 def test_hybrid_config_errors_name_the_key(tmp_path):

@@ -63,9 +63,9 @@ def experiment_configs(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         if isinstance(space, Mapping) and space.get("name", "cardiac") != (shared.get("space") or {}).get("name",
                                                                                                        "cardiac"):
             merged["space"] = copy.deepcopy(dict(space))
-        for section in WHOLE_SETS:
-            own = settings.get(section[0])
-            if isinstance(own, Mapping) and section[1] in own:
-                merged[section[0]][section[1]] = copy.deepcopy(own[section[1]])
+        for section, key in WHOLE_SETS:
+            own = settings.get(section)
+            if isinstance(own, Mapping) and key in own:
+                merged[section][key] = copy.deepcopy(own[key])
         out[str(name)] = {**merged, "experiment": str(name)}
     return out

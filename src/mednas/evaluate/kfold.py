@@ -22,6 +22,7 @@ from torch import nn
 
 from mednas.errors import ConfigError
 from mednas.evaluate.proxy import genotype_seed
+from mednas.metrics.classification import accuracy
 from mednas.train.bn import recalibrate_bn
 from mednas.train.classify import ClassifySettings, make_optimizer, predict, train_epoch
 from mednas.train.seeding import seed_everything
@@ -50,7 +51,8 @@ class KFoldEvaluator:
         if folds > smallest:
             raise ConfigError(f"search.kfold.folds {folds} exceeds the smallest class's {smallest} training images")
         self.build, self.settings, self.device, self.seed = build, settings, device, seed
-        self.x = torch.from_numpy(np.ascontiguousarray(images)).to(device)
+        self.images = np.ascontiguousarray(images)  # predict() takes numpy
+        self.x = torch.from_numpy(self.images).to(device)
         self.y = torch.from_numpy(labels.astype(np.int64)).to(device)
         splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
         self.splits = [(torch.from_numpy(tr).to(device), te) for tr, te in splitter.split(images, labels)]
@@ -70,10 +72,9 @@ class KFoldEvaluator:
             for epoch in range(1, s.epochs + 1):
                 train_epoch(model, x, y, opt, s.batch_size, seed, epoch)
             recalibrate_bn(model, (x[i:i + s.val_batch_size] for i in range(0, len(x), s.val_batch_size)), model)
-            prob = predict(model, self.x[torch.from_numpy(test_idx).to(self.device)].cpu().numpy(), self.device,
-                           s.val_batch_size)
-            accs.append(float((prob.argmax(1) == self.labels[test_idx]).mean()))
-            baccs.append(float(balanced_accuracy_score(self.labels[test_idx], prob.argmax(1))))
+            predicted = predict(model, self.images[test_idx], self.device, s.val_batch_size).argmax(1)
+            accs.append(accuracy(self.labels[test_idx], predicted))
+            baccs.append(float(balanced_accuracy_score(self.labels[test_idx], predicted)))
         acc, bacc = float(np.mean(accs)), float(np.mean(baccs))
         return {"cv_error": 1.0 - (bacc if self.metric == "balanced_accuracy" else acc), "cv_acc": acc,
                 "cv_acc_sd": float(np.std(accs)), "cv_bacc": bacc}

@@ -28,10 +28,10 @@ STRATEGY_NAMES = {"nsga2": "MSTF-NAS (NSGA-II, training-free)", "random": "Rando
                   "ga": "GA (training-free)", "moead_sa": "MOEA/D + SA (training-free)"}
 
 
-def model_label(model: str) -> str:
-    """The display name of ``nas-<strategy>`` or a baseline."""
+def model_label(model: str, strategy_names: Mapping[str, str] = STRATEGY_NAMES) -> str:
+    """The display name of ``nas-<strategy>`` (from ``strategy_names``) or a baseline."""
     if model.startswith("nas-"):
-        return STRATEGY_NAMES.get(model[4:], model)
+        return strategy_names.get(model[4:], model)
     return BASELINES[model][0] if model in BASELINES else model
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from mednas.errors import DataError
 from mednas.metrics.classification import binary_scores
-from mednas.models.registry import BASELINES
+from mednas.report import classification
 
 STRATEGY_NAMES = {"moead_sa": "Hybrid MOEA/D + SA", "moead": "MOEA/D (no SA)", "nsga2": "NSGA-II",
                   "random": "Random search", "ga": "GA"}
@@ -34,9 +34,7 @@ BEST_COLUMNS = ("method", "model", "source", "dataset", "params", "best_trial", 
 
 
 def model_label(model: str) -> str:
-    if model.startswith("nas-"):
-        return STRATEGY_NAMES.get(model[4:], model)
-    return BASELINES[model][0] if model in BASELINES else model
+    return classification.model_label(model, STRATEGY_NAMES)
 
 
 def paper_rows(path: str | Path | None, table: str) -> list[dict[str, Any]]:

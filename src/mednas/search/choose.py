@@ -3,7 +3,7 @@
 - ``knee``: the knee of the feasible Pareto front (see :func:`mednas.search.pareto.knee`);
 - ``closest_to_ideal``: the front point nearest the ideal point (the hybrid MOEA/D paper's rule);
   where the strategy names finalists (``moead_sa``: the annealing's bests, the paper's step 4),
-  the front of the finalists;
+  the front of the finalists (the whole front where no finalist is within the budgets);
 - ``best_dice``: the highest validation Dice among candidates within every budget;
 - ``indicator_sum``: MSTF-NAS's rule, the highest sum of its two (min-max normalised over that
   set) indicators among the feasible members of the strategy's final population (random search:
