@@ -148,7 +148,8 @@ def make_pool(tmp_path, evaluator, budget, objectives=("dice", "flops"), budgets
     return CandidatePool(SPACE, evaluator, fake_cost, obj, log, budget, skip_over_budget=skip)
 
 
-SETTINGS = StrategySettings(population=6, generations=4, seed=3, sa_solutions=2, sa_steps=2)
+SETTINGS = StrategySettings(population=6, generations=4, seed=3, sa_solutions=2, sa_steps=2,
+                            surrogate={"inner_generations": 8, "ranknet": {"hidden": 64, "epochs": 60}})
 
 
 @pytest.mark.parametrize("strategy", sorted(STRATEGIES))

@@ -98,16 +98,34 @@ def test_registry_builds_spaces_by_name_and_refuses_unknown_ones():
     assert "toy-test-only" in SPACES
 
 
+class ToyAccuracy:
+    metrics = ("dice_mean",)
+
+    def __call__(self, g):
+        return {"dice_mean": (g.a + g.c) / 20 + 0.1 * g.d}
+
+
 @pytest.mark.parametrize("strategy", sorted(STRATEGIES))
 def test_every_strategy_searches_a_space_it_has_never_seen(tmp_path, strategy):
+    settings = StrategySettings(population=6, generations=4, seed=3, sa_solutions=2, sa_steps=2,
+                                surrogate={"inner_generations": 5, "ranknet": {"hidden": 32, "epochs": 40}})
     pool = toy_pool(tmp_path, MSTF, 24)
-    run_strategy(strategy, pool, StrategySettings(population=6, generations=4, seed=3, sa_solutions=2, sa_steps=2))
+    if strategy == "surrogate":  # a predictor of trained accuracy: MSTF's indicators have none
+        with pytest.raises(ConfigError, match="mstf"):
+            run_strategy(strategy, pool, settings)
+        space = make_space({"name": "toy-test-only"})
+        log = ArchiveLog(tmp_path / "acc.csv", archive_columns(space.gene_names, ToyAccuracy.metrics,
+                                                               ("params", "flops")), "fp")
+        objectives = Objectives.from_config({"evaluator": "inherit", "objectives": ["dice", "flops"]},
+                                            {"flops": 70.0})
+        pool = CandidatePool(space, ToyAccuracy(), toy_cost, objectives, log, 24)
+    run_strategy(strategy, pool, settings)
     records = pool.records()
     assert len(records) >= 24 and len({r["key"] for r in records}) == len(records)
     assert all(r["a"] != r["b"] for r in records)  # every candidate went through repair
     assert pool.population and all(r["key"] in pool.seen for r in pool.population)
-    pick = choose(pool, "indicator_sum")
-    assert pick["key"] in {r["key"] for r in pool.population}
+    pick = choose(pool, "best_dice" if strategy == "surrogate" else "indicator_sum")
+    assert pick["key"] in {r["key"] for r in (pool.records() if strategy == "surrogate" else pool.population)}
 
 
 def test_integer_coding_of_a_mixed_space_round_trips():

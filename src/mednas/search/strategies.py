@@ -14,6 +14,8 @@ mutate, crossover, repair, pymoo variables): a new space needs no change here.
   Metropolis rule on the mean normalised objective and a move replaces a solution's best only
   when it improves every objective (003's acceptance of a "best").
 - ``random``: random distinct genotypes in batches of ``population``.
+- ``surrogate``: MoSegNAS Algorithm 1 (:mod:`mednas.search.surrogate`): NSGA-II on an accuracy
+  predictor and the true costs, ``surrogate.k`` pre-screened candidates per generation evaluated.
 
 All stop when the pool's budget (distinct candidates) is spent; pymoo's last generation can
 overshoot it by less than one population, and moead_sa's annealing always takes its
@@ -27,7 +29,7 @@ import logging
 import math
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -62,6 +64,8 @@ class StrategySettings:
     sa_cooling: float = 0.8
     sa_mutation_rate: float = 0.3
     penalty: float = 10.0
+    # surrogate: the section as given, checked by mednas.search.surrogate.SurrogateSettings
+    surrogate: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> StrategySettings:
@@ -72,6 +76,11 @@ class StrategySettings:
         unknown = sorted(set(flat) - known)
         if unknown:
             raise ConfigError(f"search: unknown strategy setting(s) {unknown}")
+        if cfg.get("surrogate") is not None:
+            from mednas.search.surrogate import SurrogateSettings
+
+            SurrogateSettings.from_config(cfg["surrogate"])
+            flat["surrogate"] = dict(cfg["surrogate"])
         s = cls(**flat)
         if s.population < 2 or s.generations < 1:
             raise ConfigError(f"search.population must be >= 2 and search.generations >= 1, got {s.population}, "
@@ -333,7 +342,15 @@ def anneal(pool: CandidatePool, s: StrategySettings, start: Mapping[str, Any], g
             "moves_accepted": accepted, "best_improved": improved}
 
 
-STRATEGIES = {"ga": run_ga, "nsga2": run_nsga2, "moead": run_moead, "moead_sa": run_moead_sa, "random": run_random}
+def run_surrogate(pool: CandidatePool, s: StrategySettings) -> dict[str, Any]:
+    """MoSegNAS's surrogate-assisted NSGA-II (:mod:`mednas.search.surrogate`)."""
+    from mednas.search.surrogate import run_surrogate as surrogate
+
+    return surrogate(pool, s)
+
+
+STRATEGIES = {"ga": run_ga, "nsga2": run_nsga2, "moead": run_moead, "moead_sa": run_moead_sa, "random": run_random,
+              "surrogate": run_surrogate}
 
 
 def run_strategy(name: str, pool: CandidatePool, settings: StrategySettings) -> dict[str, Any]:
