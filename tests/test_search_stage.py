@@ -22,8 +22,9 @@ TINY = dict(
     supernet={"epochs": 2, "steps_per_epoch": 4, "sandwich_random": 1, "bn_recal_batches": 2, "image_size": 16},
     latency={"rounds": 1, "warmup": 1, "repeats": 1, "filter_points": 2, "overhead_genotypes": 1,
              "check_genotypes": 3},
-    search={"strategies": ["random", "moead_sa"], "objectives": ["dice", "hd95", "latency"], "population": 5,
-            "generations": 8, "moead_sa": {"sa_solutions": 2, "sa_steps": 2}},
+    search={"strategies": ["random", "moead_sa", "surrogate"], "objectives": ["dice", "hd95", "latency"],
+            "population": 5, "generations": 8, "moead_sa": {"sa_solutions": 2, "sa_steps": 2},
+            "surrogate": {"k": 5, "inner_generations": 5, "synthetic_pool": 100, "ranknet": {"hidden": 32, "epochs": 40}}},
 )
 
 
@@ -44,16 +45,17 @@ def test_search_rule_killed_then_resumed(tmp_path):
     done_before = len(rows(live))
     assert done_before >= 6 and not (tmp_path / target).exists()
     snakemake(tmp_path, "--configfile", str(cfg), "--unlock")
-    res = snakemake(tmp_path, target, "results/mini/search/moead_sa/chosen.json", "--configfile", str(cfg))
+    res = snakemake(tmp_path, target, "results/mini/search/moead_sa/chosen.json",
+                    "results/mini/search/surrogate/chosen.json", "--configfile", str(cfg))
     assert res.returncode == 0, res.stderr[-3000:]
     log = (tmp_path / "logs/mini/search_random.log").read_text()
     assert f"{done_before} candidates from an earlier run" in log
     out = tmp_path / "results/mini/search"
-    for strategy in ("random", "moead_sa"):
+    for strategy in ("random", "moead_sa", "surrogate"):
         archive = rows(out / strategy / "archive.csv")
         keys = [r["key"] for r in archive]
-        # random always spends the budget; MOEA/D may stop at its generation cap on a space this small
-        assert len(keys) == len(set(keys)) and (len(keys) == 40 if strategy == "random" else len(keys) >= 20)
+        # random and surrogate spend the budget; MOEA/D may stop at its generation cap on a space this small
+        assert len(keys) == len(set(keys)) and (len(keys) >= 20 if strategy == "moead_sa" else len(keys) == 40)
         cost = json.loads((out / strategy / "cost.json").read_text())
         assert cost["candidates"] == len(archive) and cost["device"] == "cpu" and cost["gpu_hours"] is None
         assert (cost["score_image_size"], cost["cost_image_size"]) == (16, 32)
@@ -71,6 +73,12 @@ def test_search_rule_killed_then_resumed(tmp_path):
     cost = json.loads((out / "random" / "cost.json").read_text())
     assert cost["from_earlier_run"] == done_before and cost["evaluated_this_run"] == 40 - done_before
     assert sum(r["phase"] == "sa" for r in rows(out / "moead_sa" / "archive.csv")) == 4
+    # surrogate: 5 initial, then 5 pre-screened true evaluations per generation, its predictor scored out of sample
+    phases = [r["phase"] for r in rows(out / "surrogate" / "archive.csv")]
+    assert phases.count("init") == 5 and phases.count("surrogate") == 35
+    info = json.loads((out / "surrogate" / "chosen.json").read_text())["strategy_info"]
+    evaluated = [g["evaluated"] for g in info["per_generation"]]
+    assert info["predictor"] == "ranknet" and sum(evaluated) == 35 and all(1 <= e <= 5 for e in evaluated)
     rec = json.loads((out / "random" / "archive.csv.prov.json").read_text())
     assert rec["rule"] == "search" and rec["config"]["search"]["population"] == 5
     # the resumed archive equals an uninterrupted search, key by key and value by value

@@ -135,3 +135,32 @@ def test_surrogate_settings_are_checked_when_read():
     with pytest.raises(ConfigError, match="teachers: unknown"):
         SurrogateSettings.from_config({"ranknet": {"teachers": ["e2epp"]}})
     assert StrategySettings.from_config({"surrogate": {"k": 2}}).surrogate == {"k": 2}
+
+
+# -- Table V -----------------------------------------------------------------------------------------
+def test_table5_compares_predictors_on_the_same_draws_and_puts_the_paper_after(tmp_path):
+    import csv
+    from pathlib import Path
+
+    from mednas.report.predictors import compare_predictors, paper_rows, plot_fig9, summarise, write_table
+
+    X, y, _ = _toy_data(120, 4)
+    truth = y[100:] + np.random.default_rng(0).normal(0, 0.01, 20)  # "trained" scores of the test genotypes
+    runs = compare_predictors(X[:100], y[:100], X[100:], truth, [20, 40], 3, ["dt", "gb"], seed=0)
+    assert len(runs) == 2 * 3 * 2 and {r["n_train"] for r in runs} == {20, 40}
+    summary = summarise(runs, 20, "toy")
+    assert [(r["method"], r["n_train"], r["runs"]) for r in summary] == [("DT", 20, 3), ("GB", 20, 3), ("DT", 40, 3),
+                                                                        ("GB", 40, 3)]
+    gb40 = [r["kendall"] for r in runs if r["method"] == "gb" and r["n_train"] == 40]
+    assert summary[3]["kendall"] == pytest.approx(np.mean(gb40), abs=1e-4)
+    assert summary[3]["kendall_sd"] == pytest.approx(np.std(gb40, ddof=1), abs=1e-4)
+    paper = paper_rows(Path(__file__).resolve().parents[1] / "config/paper/mosegnas_table5.csv")
+    assert [r["method"] for r in paper][-1] == "RankNet" and paper[-1]["kendall"] == "0.6873"
+    write_table(tmp_path / "t5.csv", summary, paper)
+    with open(tmp_path / "t5.csv", newline="") as f:
+        sources = [r["source"] for r in csv.DictReader(f)]
+    assert sources == ["measured"] * 4 + ["paper"] * 7  # measured first, never mixed
+    plot_fig9(summary, tmp_path / "fig9.png", "toy")
+    assert (tmp_path / "fig9.png").stat().st_size > 5000
+    with pytest.raises(Exception, match="exceed the 100 samples"):
+        compare_predictors(X[:100], y[:100], X[100:], truth, [200], 1, ["dt"])

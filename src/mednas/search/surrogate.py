@@ -148,9 +148,9 @@ def run_surrogate(pool: CandidatePool, s) -> dict[str, Any]:
             picks = np.argsort(-predicted, kind="stable")[:k].tolist()
         records = pool.evaluate([proposals[i] for i in picks], gen, "surrogate")
         true = -objectives.matrix(records)[:, quality].mean(axis=1)
+        tau = correlations(predicted[picks], true)["kendall"]
         history.append({"generation": gen, "train_samples": len(labelled), "proposed": len(proposals),
-                        "evaluated": len(records),
-                        "kendall_on_evaluated": correlations(predicted[picks], true)["kendall"]})
+                        "evaluated": len(records), "kendall_on_evaluated": None if np.isnan(tau) else round(tau, 4)})
         merged = list({r["key"]: r for r in parents + records}.values())
         Fm, cv = pool.matrix(merged)
         parents = [merged[i] for i in survival_order(Fm, cv)[:s.population]]
