@@ -135,6 +135,11 @@ def test_surrogate_settings_are_checked_when_read():
     with pytest.raises(ConfigError, match="teachers: unknown"):
         SurrogateSettings.from_config({"ranknet": {"teachers": ["e2epp"]}})
     assert StrategySettings.from_config({"surrogate": {"k": 2}}).surrogate == {"k": 2}
+    from mednas.search.surrogate import check_strategies
+
+    with pytest.raises(ConfigError, match="zerocost gives none"):
+        check_strategies({"strategies": ["nsga2", "surrogate"], "evaluator": "zerocost"})
+    check_strategies({"strategies": ["surrogate"], "evaluator": "kfold", "surrogate": {"k": 3}})
 
 
 # -- Table V -----------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from mednas.provenance import expand_inputs
 from mednas.report.tables import table2_columns
 from mednas.search.objectives import Objectives
 from mednas.search.strategies import STRATEGIES
+from mednas.search.surrogate import check_strategies
 
 CONDA_ENV = "../../envs/mednas.yaml"
 
@@ -220,6 +221,7 @@ CLASSIFICATION_TABLES = {
 DATASET_NAME, LABELS = {}, {}
 for _exp, _cfg in EXPERIMENTS.items():
     _check_dataset_path(_cfg)
+    check_strategies(_cfg["search"])  # e.g. surrogate with an evaluator it has nothing to predict from
     if _cfg["task"] == "classification":
         check_classification(_cfg)  # classify.smk
         continue

@@ -147,6 +147,15 @@ class RankNet:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
             self.net = self._build(X.shape[1])
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # an MLP on a few hundred rows: more threads only add overhead
+        try:
+            self._train(X, y01, synth_x, synth_y, rng)
+        finally:
+            torch.set_num_threads(threads)
+        return self
+
+    def _train(self, X: np.ndarray, y01: np.ndarray, synth_x, synth_y, rng: np.random.Generator) -> None:
         opt = torch.optim.Adam(self.net.parameters(), lr=self.s.lr)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=self.s.epochs)
         xt, yt = torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(y01, dtype=torch.float32)
@@ -165,7 +174,6 @@ class RankNet:
             opt.step()
             sched.step()
         self.net.eval()
-        return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         if self.net is None:

@@ -38,7 +38,7 @@ def ks_uniform(values: Sequence[float], lo: float, hi: float) -> float:
 
 
 def ks_subset(candidates: Sequence[float], k: int, anchors: Sequence[float] = (), seed: int = 0,
-              pop_size: int = 30, generations: int = 40,
+              pop_size: int = 20, generations: int = 30,
               exhaustive_limit: int = 4096) -> list[int]:
     """Indices (sorted) of at most ``k`` of ``candidates`` minimising Eq. 8: the KS distance of the
     chosen values plus ``anchors`` (the parents' front) to the uniform over the range of all values."""

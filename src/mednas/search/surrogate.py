@@ -80,6 +80,14 @@ class SurrogateSettings:
         return s
 
 
+def check_strategies(search_cfg: Mapping[str, Any]) -> None:
+    """Refuse, before any job, a ``surrogate`` search whose evaluator gives it no accuracy to predict."""
+    if "surrogate" in (search_cfg.get("strategies") or ()) and search_cfg.get("evaluator") == "zerocost":
+        raise ConfigError("search.strategies: surrogate predicts trained (or inherited) accuracy; search.evaluator "
+                          "zerocost gives none (use inherit, proxy or kfold)")
+    SurrogateSettings.from_config(search_cfg.get("surrogate"))
+
+
 def _variables(space, g) -> dict[str, Any]:
     genes = g.to_dict()
     return {n: genes[n] for n in space.variables()}
