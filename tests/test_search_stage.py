@@ -24,7 +24,8 @@ TINY = dict(
              "check_genotypes": 3},
     search={"strategies": ["random", "moead_sa", "surrogate"], "objectives": ["dice", "hd95", "latency"],
             "population": 5, "generations": 8, "moead_sa": {"sa_solutions": 2, "sa_steps": 2},
-            "surrogate": {"k": 5, "inner_generations": 5, "synthetic_pool": 100, "ranknet": {"hidden": 32, "epochs": 40}}},
+            "surrogate": {"k": 5, "inner_population": 12, "inner_generations": 3, "synthetic_pool": 50,
+                          "ranknet": {"hidden": 32, "epochs": 40}}},
 )
 
 
