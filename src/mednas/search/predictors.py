@@ -13,7 +13,7 @@ samples enlarged in every epoch by a few random genotypes labelled by the teache
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -205,5 +205,3 @@ def correlations(pred: Sequence[float], truth: Sequence[float]) -> dict[str, flo
     return {"pearson": float(pearsonr(p, t)[0]), "spearman": float(spearmanr(p, t)[0]),
             "kendall": float(kendalltau(p, t)[0])}
 
-
-PredictorFactory = Callable[[int], RankNet | SklearnPredictor]
