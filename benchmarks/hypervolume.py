@@ -91,7 +91,6 @@ def plot_curves(curves: dict, path: Path, title: str) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
@@ -172,11 +171,10 @@ def main() -> None:
         got = (f"reaches {base}'s final median after {reach[s]} evaluations ({reach[s] / settings.budget:.2f} of the "
                "budget)" if reach[s] is not None else f"never reaches {base}'s final median")
         print(f"  {s:9s} {median[s]:.4f}  ({ratio[s]:.3f}x {base}){extra}; {got}")
-    plot_curves(curves, REPO / "results" / cfg["experiment"] / "benchmarks" / "hypervolume.png" if not args.out
-                else Path(args.out).with_suffix(".png"), f"{cfg['experiment']}: median over seeds {args.seeds}")
     print(f"{len(evaluator.cache)} distinct genotypes evaluated in {evaluator.seconds:.0f} s")
     out = Path(args.out) if args.out else results / "benchmarks" / "hypervolume.json"
     out.parent.mkdir(parents=True, exist_ok=True)
+    plot_curves(curves, out.with_suffix(".png"), f"{cfg['experiment']}: median over seeds {args.seeds}")
     out.write_text(json.dumps({
         "config": [str(p) for p in args.config], "experiment": cfg["experiment"], "device": device,
         "seeds": args.seeds, "strategies": args.strategies, "objectives": list(objectives.names),

@@ -179,12 +179,9 @@ def _inner_nsga2(pool: CandidatePool, ss: SurrogateSettings, parents, predict, c
     from pymoo.optimize import minimize
 
     space, objectives = pool.space, pool.objectives
-    decoded: dict[str, Any] = {}
 
     def decode(x) -> Any:
-        g = space.validate(space.repair(space.from_variables(x)))
-        decoded[g.key()] = g
-        return g
+        return space.validate(space.repair(space.from_variables(x)))
 
     def matrix(genotypes) -> tuple[np.ndarray, np.ndarray | None]:
         rows = [{**{COLUMN[n]: float("nan") for n in objectives.names}, **cost(g)} for g in genotypes]
@@ -216,14 +213,12 @@ def _inner_nsga2(pool: CandidatePool, ss: SurrogateSettings, parents, predict, c
                       eliminate_duplicates=MixedVariableDuplicateElimination())
     res = minimize(Surrogates(), algorithm, ("n_gen", ss.inner_generations), seed=seed, verbose=False)
     final = [decode(x) for x in res.pop.get("X")]
-    F, G = matrix(final)
-    cv = np.clip(G, 0, None).sum(axis=1) if G is not None else np.zeros(len(final))
-    order = survival_order(F, cv)
+    # the objective rows and violations pymoo already computed for the final population
+    F, cv = res.pop.get("F"), res.pop.get("CV").reshape(-1)
     feasible = np.flatnonzero(cv <= 0)
     front = set(feasible[non_dominated(F[feasible])].tolist()) if len(feasible) else set()
-    rank = {int(i): pos for pos, i in enumerate(order)}
     out, seen = [], set()
-    for i in sorted(rank, key=lambda i: (i not in front, rank[i])):
+    for i in survival_order(F, cv):  # the feasible non-dominated set first
         g = final[i]
         if g.key() in seen or pool.known(g):
             continue
