@@ -28,6 +28,7 @@ include: "workflow/rules/search.smk"
 include: "workflow/rules/retrain.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/classify.smk"
+include: "workflow/rules/mixsearch.smk"
 
 
 # Every experiment of the config (each of `experiments`, or the one `experiment`), whole.

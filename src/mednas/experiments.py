@@ -23,7 +23,7 @@ from mednas.errors import ConfigError
 
 
 # Sections an experiment replaces whole instead of merging key by key: sets of models.
-WHOLE_SETS = (("retrain", "baselines"), ("classify", "baselines"))
+WHOLE_SETS = (("retrain", "baselines"), ("classify", "baselines"), ("mixsearch", "baselines"), ("mixsearch", "searches"))
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

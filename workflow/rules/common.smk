@@ -14,6 +14,7 @@ from mednas.experiments import experiment_configs
 from mednas.models.registry import BASELINES, baseline_spec, check_image_size
 from mednas.provenance import expand_inputs
 from mednas.report.tables import table2_columns
+from mednas.search.mixsearch_config import check_mixsearch
 from mednas.search.objectives import Objectives
 from mednas.search.strategies import STRATEGIES
 from mednas.search.surrogate import check_strategies
@@ -41,7 +42,8 @@ def _names_regex(names):
 # (search/*, table2.csv): each rule takes only its own kind's experiments.
 SEGMENTATION = [e for e, c in EXPERIMENTS.items() if c["task"] == "segmentation"]
 CLASSIFICATION = [e for e, c in EXPERIMENTS.items() if c["task"] == "classification"]
-SEG_EXP, CLS_EXP = _names_regex(SEGMENTATION), _names_regex(CLASSIFICATION)
+MIXSEARCH = [e for e, c in EXPERIMENTS.items() if c["task"] == "mixsearch"]
+SEG_EXP, CLS_EXP, MIX_EXP = _names_regex(SEGMENTATION), _names_regex(CLASSIFICATION), _names_regex(MIXSEARCH)
 
 
 def setting(*keys):
@@ -218,8 +220,11 @@ CLASSIFICATION_TABLES = {
 # records the same in data.json) and its labels and input channels, from its description (rules
 # that build networks before any data are prepared, the latency table, take them as params, so a
 # new label set reruns them); every baseline and input size checked.
-DATASET_NAME, LABELS = {}, {}
+DATASET_NAME, LABELS, DOMAIN_NAMES = {}, {}, {}
 for _exp, _cfg in EXPERIMENTS.items():
+    if _cfg["task"] == "mixsearch":
+        DOMAIN_NAMES[_exp] = check_mixsearch(_cfg, workflow.basedir)  # mixsearch.smk
+        continue
     _check_dataset_path(_cfg)
     check_strategies(_cfg["search"])  # e.g. surrogate with an evaluator it has nothing to predict from
     if _cfg["task"] == "classification":
@@ -252,6 +257,8 @@ def experiment_outputs(exp):
     """Everything `rule all` builds for one experiment."""
     if EXPERIMENTS[exp]["task"] == "classification":
         return classification_outputs(exp)  # classify.smk
+    if EXPERIMENTS[exp]["task"] == "mixsearch":
+        return mixsearch_outputs(exp)  # mixsearch.smk
     base = f"results/{exp}"
     out = [f"{base}/config.yaml"]
     out += [f"{base}/data/{n}" for n in ("train.npz", "val.npz", "test.npz", "data.json")]

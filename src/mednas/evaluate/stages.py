@@ -102,3 +102,41 @@ def run_evaluate(model_name: str, model_path: str, test_path: str, data_json: st
     log.info("%s on %d test volumes: dice %.4f, hd95 %.2f %s, %.3f GFLOPs, %.2f ms", model_name, summary["volumes"],
              summary["dice_mean"], summary["hd95_mean"], test.distance_unit, summary["gflops"], latency)
     return summary
+
+
+def run_evaluate_domain(model_name: str, domain: str, model_path: str, test_path: str, device: str, batch_size: int,
+                        outputs: Mapping[str, str]) -> dict[str, Any]:
+    """MixSearch's scores of one model retrained on one domain: Dice and Jaccard of every
+    foreground label per test case; ``per_case.csv`` and ``summary.json`` written together."""
+    import numpy as np
+
+    from mednas.metrics.segmentation import dice, jaccard
+    from mednas.train.validation import predict_slices
+
+    model, spec, meta = load_model(model_path, device)
+    test = load_slices(test_path)
+    size = int(test.image.shape[-1])
+    if size != int(meta["image_size"]):
+        raise DataError(f"{test_path}: slices of {size} px, but {model_path} was trained on {meta['image_size']} px")
+    pred = predict_slices(model, test.image, device, batch_size)
+    rows = []
+    for case_id, sl, _ in test.volumes():
+        for value, name in test.structures.items():
+            p, r = pred[sl] == value, test.label[sl] == value
+            rows.append({"case_id": case_id, "structure": name, "dice": dice(p, r), "jaccard": jaccard(p, r)})
+    in_ch = test.labels.in_channels
+    summary = {"model": model_name, "domain": domain, "spec": spec, "cases": len({r["case_id"] for r in rows}),
+               "structures": list(test.structures.values()),
+               "dice": float(np.mean([r["dice"] for r in rows])), "jaccard": float(np.mean([r["jaccard"] for r in rows])),
+               "dice_std": float(np.std([r["dice"] for r in rows], ddof=1)) if len(rows) > 1 else 0.0,
+               "params": count_params(model), "image_size": size,
+               "gflops": count_flops(model, (1, in_ch, size, size)) / 1e9, "flop_convention": FLOP_CONVENTION,
+               "final_val": meta.get("final_val", {}), "best_epoch": meta.get("best_epoch"),
+               "retrain_steps": meta.get("steps"), "train_seconds": meta.get("train_seconds"),
+               "device": device_name(device)}
+    with atomic_outputs([outputs["per_case"], outputs["summary"]]) as (t_cases, t_summary):
+        write_rows(t_cases, rows, ("case_id", "structure", "dice", "jaccard"))
+        t_summary.write_text(json.dumps(summary, indent=1) + "\n")
+    log.info("%s on %s (%d test cases): Dice %.4f, Jaccard %.4f, %d params", model_name, domain, summary["cases"],
+             summary["dice"], summary["jaccard"], summary["params"])
+    return summary

@@ -37,6 +37,16 @@ def dice(pred: np.ndarray, ref: np.ndarray) -> float:
     return 2.0 * int((p & r).sum()) / total
 
 
+def jaccard(pred: np.ndarray, ref: np.ndarray) -> float:
+    """Jaccard index (intersection over union) of two binary masks (1.0 when both are empty)."""
+    _check(pred, ref)
+    p, r = pred.astype(bool), ref.astype(bool)
+    union = int((p | r).sum())
+    if union == 0:
+        return 1.0
+    return int((p & r).sum()) / union
+
+
 def volume_diagonal(shape: Sequence[int], spacing: Sequence[float] | None) -> float:
     """Largest distance between two voxel centres of a grid, in the spacing's unit."""
     sp = np.ones(len(shape)) if spacing is None else np.asarray(spacing, dtype=float)

@@ -1,7 +1,8 @@
 """Every network the pipeline retrains, built from a plain, JSON-able spec.
 
 A spec is ``{"kind": "cardiac", "genotype": {...}, "arch": {...}}`` for a searched network
-or ``{"kind": "unet", "base": 64, "depth": 4}`` for the U-Net baseline; classifiers:
+or ``{"kind": "unet", "base": 64, "depth": 4}`` for the U-Net baseline (``attention_unet``: MONAI's),
+``{"kind": "weaved", "genotype": {...}}`` for a MixSearch network; classifiers:
 ``{"kind": "mstf", "genotype": {...}, "space": {...}}``, ``{"kind": "lwcnn", ..., "image_size": 28}``
 and ``{"kind": "resnet18", ...}``
 (MONAI's ResNet-18). ``model.pt`` stores
@@ -24,6 +25,8 @@ from mednas.space.cardiac import CardiacSpace, Genotype
 # Baselines the pipeline can train: name -> (display name, allowed settings with defaults).
 BASELINES: dict[str, tuple[str, dict[str, int]]] = {
     "unet": ("U-Net", {"base": 64, "depth": 4}),
+    # MONAI's AttentionUnet (Oktay et al.): widths base x 2^i over depth + 1 levels, like "unet"
+    "attention_unet": ("Attention U-Net", {"base": 64, "depth": 4}),
     # MONAI's ResNet-18; the defaults give MedMNIST's "ResNet-18 (28)": a 3x3 stride-1 first
     # convolution and no max-pooling (CIFAR-style), as MedMNIST's own models.py; conv1 7, stride
     # 2 and max_pool 1 give the ImageNet stem.
@@ -100,19 +103,33 @@ def build_model(spec: Mapping[str, Any]) -> nn.Module:
         return LightweightCNN(space.from_dict(spec["genotype"]), space, in_ch, n_cls, int(spec["image_size"]))
     if kind == "unet":
         return UNet(in_ch, n_cls, base=int(spec["base"]), depth=int(spec["depth"]))
+    if kind == "attention_unet":
+        from monai.networks.nets import AttentionUnet
+
+        base, depth = int(spec["base"]), int(spec["depth"])
+        return AttentionUnet(spatial_dims=2, in_channels=in_ch, out_channels=n_cls,
+                             channels=[base * 2**i for i in range(depth + 1)], strides=[2] * depth)
+    if kind == "weaved":
+        from mednas.models.weaved_net import build_weaved
+        from mednas.space.weaved import WeavedGenotype
+
+        return build_weaved(WeavedGenotype.from_dict(spec["genotype"]), in_ch, n_cls)
     if kind in ("resnet18", "resnet10"):
         from monai.networks import nets
 
         return getattr(nets, kind)(spatial_dims=2, n_input_channels=in_ch, num_classes=n_cls,
                                    conv1_t_size=int(spec["conv1"]), conv1_t_stride=int(spec["stride"]),
                                    no_max_pool=not spec["max_pool"])
-    raise ConfigError(f"model spec: unknown kind {kind!r}; known: cardiac, mstf, lwcnn, {', '.join(BASELINES)}")
+    raise ConfigError(f"model spec: unknown kind {kind!r}; known: cardiac, mstf, lwcnn, weaved, "
+                      f"{', '.join(BASELINES)}")
 
 
 def input_multiple(spec: Mapping[str, Any]) -> int:
     """The input side a network needs to be divisible by."""
     if spec["kind"] == "cardiac":
         return 2 ** int(spec["genotype"]["layers"])
+    if spec["kind"] == "weaved":  # the deepest map is X^{D-1}: 1/2^(D-1) of the input side
+        return 2 ** (int(spec["genotype"]["depth"]) - 1)
     return 2 ** int(spec["depth"])
 
 

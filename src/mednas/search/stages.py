@@ -313,3 +313,68 @@ def run_classification_search(strategy: str, search_cfg: Mapping, space_cfg: Map
     log.info("search %s done: %d candidates (%d evaluated now, %d from an earlier run), chosen %s, %.0f s", strategy,
              len(records), pool.computed, pool.replayed, chosen["key"], wall)
     return {"chosen": chosen, "cost": cost}
+
+
+# -- MixSearch (seed 001): the differentiable search on a composite of domains --
+def split_halves(data: SliceSet, seed: int) -> tuple[SliceSet, SliceSet]:
+    """A domain's training slices in two seeded halves: network weights learn on the first, the
+    architecture on the second (MixSearch Sec. III-C3, 50 % / 50 %)."""
+    import numpy as np
+
+    if len(data) < 2:
+        raise ConfigError(f"a domain with {len(data)} training slice(s) cannot be split into weight and architecture halves")
+    order = np.random.default_rng(seed).permutation(len(data))
+    half = len(data) // 2
+    take = lambda idx: replace(data, image=data.image[idx], label=data.label[idx], case_id=data.case_id[idx],  # noqa: E731
+                               slice_index=data.slice_index[idx], spacing=data.spacing[idx], patient=data.patient[idx])
+    return take(np.sort(order[:half])), take(np.sort(order[half:]))
+
+
+def run_mix_search(name: str, train_paths: Mapping[str, str], search: Mapping[str, Any], mix_fraction: float,
+                   search_cfg: Mapping[str, Any], seed: int, device: str, checkpoint: str,
+                   outputs: Mapping[str, str]) -> dict[str, Any]:
+    """One DedicatedSearch / UnionSearch / MixSearch run: the bilevel search on the composite of
+    ``search['sources']`` (their training slices), mixed with ``k`` and ``mu``; writes
+    ``genotype`` (the discrete network), ``arch`` (alpha, beta, op scores per stage), ``curve``
+    and ``cost`` together."""
+    from mednas.data.mixing import CompositeSampler, MixSettings
+    from mednas.search.differentiable import BilevelSettings, bilevel_search
+
+    settings = BilevelSettings.from_config(search_cfg)
+    mixing = MixSettings(k=int(search.get("k", 1)), mu=float(search.get("mu", 1.0)), mix_fraction=float(mix_fraction))
+    sources = list(search["sources"])
+    weight_half, arch_half = [], []
+    for i, src in enumerate(sources):
+        data = load_slices(train_paths[src])
+        if settings.image_size is not None:
+            data = data.resized(int(settings.image_size))
+        a, b = split_halves(data, seed + i)
+        weight_half.append(a)
+        arch_half.append(b)
+    labels = weight_half[0].labels
+    fp = fingerprint(name, dict(search), mix_fraction, settings.to_dict(), seed,
+                     [sha256_file(train_paths[s]) for s in sources])
+    Path(checkpoint).parent.mkdir(parents=True, exist_ok=True)
+    log.info("mixsearch %s: sources %s, k=%d, mu=%g, %d + %d slices (weights / architecture), %s", name, sources,
+             mixing.k, mixing.mu, sum(map(len, weight_half)), sum(map(len, arch_half)), device)
+    wall = time.perf_counter()
+    result = bilevel_search(CompositeSampler(weight_half, mixing, seed), CompositeSampler(arch_half, mixing, seed + 1),
+                            labels.in_channels, labels.num_classes, settings, device, seed, checkpoint, fp)
+    steps = sum(1 for r in result.rows)
+    cost = {"search": name, "sources": sources, "k": mixing.k, "mu": mixing.mu, "mix_fraction": mixing.mix_fraction,
+            "seed": seed, "device": device, "device_name": device_name(device),
+            "search_seconds": round(result.seconds, 3), "wall_seconds": round(time.perf_counter() - wall, 3),
+            "epochs_run": steps, "settings": settings.to_dict()}
+    genotype = {"search": name, "sources": sources, "k": mixing.k, "mu": mixing.mu, "seed": seed,
+                "key": result.genotype.key(), "genotype": result.genotype.to_dict()}
+    arch = {"op_sets": [{k: list(v) for k, v in s.items()} for s in result.op_sets], "op_scores": result.op_scores,
+            "alpha": result.alpha, "beta": result.beta}
+    with atomic_outputs([outputs["genotype"], outputs["arch"], outputs["curve"], outputs["cost"]]) as (tg, ta, tc, tk):
+        tg.write_text(json.dumps(genotype, indent=1) + "\n")
+        ta.write_text(json.dumps(arch, indent=1) + "\n")
+        write_rows(tc, result.rows)
+        tk.write_text(json.dumps(cost, indent=1) + "\n")
+    shutil.rmtree(Path(checkpoint).parent, ignore_errors=True)
+    log.info("mixsearch %s: genotype %s (maps by branch %s) in %.1f min", name, result.genotype.key(),
+             {b: list(result.genotype.nodes.values()).count(b) for b in ("down", "normal", "up")}, result.seconds / 60)
+    return genotype

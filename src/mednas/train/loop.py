@@ -185,7 +185,9 @@ def fit(
             total, teacher = 0.0, None
             for k, arch in enumerate(archs):
                 with prec.autocast():
-                    logits = (model(x) if arch is None else model(x, arch)).float()
+                    out = model(x) if arch is None else model(x, arch)
+                    # a list: deep-supervision heads in training mode (the last is the prediction)
+                    logits = [o.float() for o in out] if isinstance(out, list) else out.float()
                     if distill and k > 0:
                         loss = distillation_loss(logits, teacher)
                     else:

@@ -13,6 +13,9 @@ def make_loss() -> nn.Module:
     return DiceCELoss(to_onehot_y=True, softmax=True)
 
 
-def segmentation_loss(loss: nn.Module, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Apply ``loss`` to logits and (B, H, W) labels."""
+def segmentation_loss(loss: nn.Module, logits: torch.Tensor | list[torch.Tensor], labels: torch.Tensor) -> torch.Tensor:
+    """Apply ``loss`` to logits and (B, H, W) labels; to a list of deep-supervision heads' logits,
+    the mean of their losses (equal weights: MixSearch gives none)."""
+    if isinstance(logits, list):
+        return sum(loss(o, labels[:, None]) for o in logits) / len(logits)
     return loss(logits, labels[:, None])

@@ -1,0 +1,103 @@
+"""MixSearch's tables (seed 001): Table III (models retrained and tested on the search's own
+domains) and Table VI (on domains no search saw), measured rows first, the paper's beside them.
+
+Both tables are long: one row per model and target domain, so that measured and paper rows
+share columns although their domains differ (the paper's ISIC / CVC / CHAOS-CT and ETIS / LiTS /
+KiTS are not available offline; ours are Kvasir-SEG, CVC-ClinicDB and PH2).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from mednas.errors import ConfigError, DataError
+from mednas.models.registry import BASELINES
+
+COLUMNS = ("rows", "method", "model", "search_data", "k", "mu", "dc", "ds", "target", "dice_pct", "jaccard_pct",
+           "dice_sd_pct", "cases", "params_m", "gflops_at_size", "image_size", "search_minutes", "device",
+           "reference")
+
+
+def method_of(search: Mapping[str, Any]) -> str:
+    """The paper's name for a search setting: MixSearch (k > 1), UnionSearch (several domains
+    as they are), DedicatedSearch (one domain as it is)."""
+    if int(search.get("k", 1)) > 1:
+        return f"MixSearch (k={int(search['k'])})"
+    return "UnionSearch" if len(search["sources"]) > 1 else "DedicatedSearch"
+
+
+def measured_rows(summaries: Mapping[tuple[str, str], Mapping[str, Any]], searches: Mapping[str, Mapping[str, Any]],
+                  costs: Mapping[str, Mapping[str, Any]], domain_names: Mapping[str, str]) -> list[dict[str, Any]]:
+    """One row per (model, target) of ``summaries`` (keyed by model and domain): baselines by
+    their display name, searched models by their search setting."""
+    rows = []
+    for (model, domain), s in summaries.items():
+        if model in searches:
+            search = searches[model]
+            geno = s["spec"]["genotype"]
+            row = {"method": method_of(search), "search_data": "+".join(domain_names[d] for d in search["sources"]),
+                   "k": int(search.get("k", 1)), "mu": search.get("mu", "") if int(search.get("k", 1)) > 1 else "",
+                   "dc": "yes" if geno["doubling"] else "no", "ds": "yes" if geno["deep_supervision"] > 1 else "no",
+                   "search_minutes": round(costs[model]["search_seconds"] / 60, 2)}
+        else:
+            row = {"method": BASELINES[model][0] if model in BASELINES else model, "search_data": "", "k": "",
+                   "mu": "", "dc": "yes", "ds": "no", "search_minutes": ""}
+        rows.append({"rows": "measured", "model": model, **row, "target": domain_names[domain],
+                     "dice_pct": round(100 * s["dice"], 2), "jaccard_pct": round(100 * s["jaccard"], 2),
+                     "dice_sd_pct": round(100 * s["dice_std"], 2), "cases": s["cases"],
+                     "params_m": round(s["params"] / 1e6, 4), "gflops_at_size": round(s["gflops"], 4),
+                     "image_size": s["image_size"], "device": s["device"], "reference": "this pipeline"})
+    return rows
+
+
+def paper_rows(path: str | Path) -> list[dict[str, Any]]:
+    """The paper's rows (config/paper/mixsearch_table*.csv), each marked ``rows=paper``."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"paper table {path} not found")
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    need = {"rows", "method", "target", "dice_pct", "jaccard_pct", "params_m"}
+    if not rows or not need <= set(rows[0]):
+        raise DataError(f"{path}: needs columns {sorted(need)}")
+    bad = [r for r in rows if r["rows"] != "paper"]
+    if bad:
+        raise DataError(f"{path}: every row must be marked rows=paper ({len(bad)} are not)")
+    return rows
+
+
+def write_table(path: str | Path, measured: Sequence[Mapping[str, Any]], paper: Sequence[Mapping[str, Any]]) -> None:
+    """Measured rows, then the paper's, in :data:`COLUMNS` (a column a row lacks stays empty)."""
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="raise")
+        writer.writeheader()
+        for r in [*measured, *paper]:
+            writer.writerow({c: r.get(c, "") for c in COLUMNS})
+
+
+def plot_dice(path: str | Path, rows: Sequence[Mapping[str, Any]], title: str) -> None:
+    """Grouped bars: test Dice of every measured model per target domain."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    targets = list(dict.fromkeys(r["target"] for r in rows))
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    fig, ax = plt.subplots(figsize=(1.6 + 1.1 * len(targets) * max(1, len(models)) / 3, 3.6))
+    width = 0.8 / max(1, len(models))
+    for i, m in enumerate(models):
+        vals = [next((r["dice_pct"] for r in rows if r["model"] == m and r["target"] == t), float("nan"))
+                for t in targets]
+        ax.bar([j + i * width for j in range(len(targets))], vals, width, label=m)
+    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(targets))], targets)
+    ax.set_ylabel("test Dice (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, ncol=2, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,196 @@
+# MixSearch experiments (task: mixsearch, seed 001): every domain prepared on its own, one
+# differentiable search per search setting (Dedicated / Union / Mix), every searched network and
+# baseline retrained and tested on each target domain (Table III) and on the unseen domains
+# (Table VI).
+
+
+def mix(wildcards):
+    return EXPERIMENTS[wildcards.exp]["mixsearch"]
+
+
+def mix_models(exp, unseen=False):
+    """Models of Table III (every search, then the baselines) or of Table VI (unseen_models, baselines)."""
+    m = EXPERIMENTS[exp]["mixsearch"]
+    searched = list(m["unseen_models"]) if unseen else list(m["searches"])
+    return searched + list(m["baselines"])
+
+
+def mix_table_summaries(exp, unseen):
+    m = EXPERIMENTS[exp]["mixsearch"]
+    domains = m["unseen"] if unseen else m["targets"]
+    return [f"results/{exp}/mixsearch/models/{model}/{d}/summary.json" for model in mix_models(exp, unseen)
+            for d in domains]
+
+
+def mixsearch_outputs(exp):
+    """Everything `rule all` builds for a MixSearch experiment."""
+    m, base = EXPERIMENTS[exp]["mixsearch"], f"results/{exp}"
+    out = [f"{base}/config.yaml"]
+    out += [f"{base}/mixsearch/search/{s}/{n}" for s in m["searches"] for n in ("genotype.json", "arch.json",
+                                                                              "curve.csv", "cost.json")]
+    if m["targets"]:
+        out += mix_table_summaries(exp, False) + [f"{base}/table3_domains.csv", f"{base}/fig_table3_domains.png"]
+    if m["unseen"] and m["unseen_models"]:
+        out += mix_table_summaries(exp, True) + [f"{base}/table6_unseen.csv", f"{base}/fig_table6_unseen.png"]
+    return out
+
+
+def mix_domain_input(wildcards):
+    path = mix(wildcards)["domains"][wildcards.domain]
+    return {"raw": path, "files": [str(p) for p in expand_inputs([path])]}
+
+
+def mix_paper(key):
+    def get(wildcards):
+        path = mix(wildcards)[key]
+        if path is None:
+            return []
+        return [path if os.path.isabs(path) else os.path.join(workflow.basedir, path)]
+
+    return get
+
+
+rule mix_prepare:
+    input:
+        unpack(mix_domain_input),
+    output:
+        **with_prov(
+            train="results/{exp}/domains/{domain}/train.npz",
+            val="results/{exp}/domains/{domain}/val.npz",
+            test="results/{exp}/domains/{domain}/test.npz",
+            summary="results/{exp}/domains/{domain}/data.json",
+        ),
+    wildcard_constraints:
+        exp=MIX_EXP,
+    params:
+        dataset=lambda wc: {"kind": "nnunet_raw", "path": mix(wc)["domains"][wc.domain], "phases": {}},
+        split=setting("split"),
+        preprocess=setting("preprocess"),
+    log:
+        "logs/{exp}/mix_prepare_{domain}.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/mix_prepare.py"
+
+
+rule mix_search:
+    input:
+        train=lambda wc: [f"results/{wc.exp}/domains/{d}/train.npz" for d in mix(wc)["searches"][wc.search]["sources"]],
+    output:
+        **with_prov(
+            genotype="results/{exp}/mixsearch/search/{search}/genotype.json",
+            arch="results/{exp}/mixsearch/search/{search}/arch.json",
+            curve="results/{exp}/mixsearch/search/{search}/curve.csv",
+            cost="results/{exp}/mixsearch/search/{search}/cost.json",
+        ),
+    wildcard_constraints:
+        exp=MIX_EXP,
+    params:
+        search=lambda wc: mix(wc)["searches"][wc.search],
+        mix_fraction=lambda wc: mix(wc)["mix_fraction"],
+        settings=lambda wc: mix(wc)["search"],
+        seed=setting("seed"),
+        device=setting("device"),
+        checkpoint="results/{exp}/mixsearch/search/{search}/.checkpoint/last.pt",
+    threads: setting("mixsearch", "threads")
+    resources:
+        gpu=gpu,
+    log:
+        "logs/{exp}/mix_search_{search}.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/mix_search.py"
+
+
+def mix_retrain_inputs(wildcards):
+    inputs = {"train": f"results/{wildcards.exp}/domains/{wildcards.domain}/train.npz",
+              "val": f"results/{wildcards.exp}/domains/{wildcards.domain}/val.npz"}
+    m = mix(wildcards)
+    if wildcards.model in m["searches"]:
+        inputs["genotype"] = f"results/{wildcards.exp}/mixsearch/search/{wildcards.model}/genotype.json"
+    elif wildcards.model not in m["baselines"]:
+        raise ValueError(f"model '{wildcards.model}' is neither in mixsearch.searches nor in mixsearch.baselines of "
+                         f"experiment '{wildcards.exp}'")
+    return inputs
+
+
+rule mix_retrain:
+    input:
+        unpack(mix_retrain_inputs),
+    output:
+        **with_prov(
+            model="results/{exp}/mixsearch/models/{model}/{domain}/model.pt",
+            curve="results/{exp}/mixsearch/models/{model}/{domain}/curve.csv",
+        ),
+    wildcard_constraints:
+        exp=MIX_EXP,
+        model=r"[A-Za-z0-9_.-]+",  # names of mixsearch.searches and .baselines (checked by the input function)
+        domain=r"[A-Za-z0-9_-]+",
+    params:
+        baseline=lambda wc: mix(wc)["baselines"].get(wc.model),
+        budget=lambda wc: mix(wc)["retrain"],
+        train=setting("train"),
+        seed=setting("seed"),
+        device=setting("device"),
+        checkpoint="results/{exp}/mixsearch/models/{model}/{domain}/.checkpoint/last.pt",
+    threads: setting("mixsearch", "threads")
+    resources:
+        gpu=gpu,
+    log:
+        "logs/{exp}/mix_retrain_{model}_{domain}.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/mix_retrain.py"
+
+
+rule mix_evaluate:
+    input:
+        model="results/{exp}/mixsearch/models/{model}/{domain}/model.pt",
+        test="results/{exp}/domains/{domain}/test.npz",
+    output:
+        **with_prov(
+            per_case="results/{exp}/mixsearch/models/{model}/{domain}/per_case.csv",
+            summary="results/{exp}/mixsearch/models/{model}/{domain}/summary.json",
+        ),
+    wildcard_constraints:
+        exp=MIX_EXP,
+        model=r"[A-Za-z0-9_.-]+",  # names of mixsearch.searches and .baselines (checked by the input function)
+        domain=r"[A-Za-z0-9_-]+",
+    params:
+        batch_size=setting("train", "val_batch_size"),
+        device=setting("device"),
+    threads: setting("mixsearch", "threads")
+    log:
+        "logs/{exp}/mix_evaluate_{model}_{domain}.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/mix_evaluate.py"
+
+
+rule mix_tables:
+    input:
+        paper=lambda wc: mix_paper("paper_table6" if wc.table == "table6_unseen" else "paper_table3")(wc),
+        summaries=lambda wc: mix_table_summaries(wc.exp, wc.table == "table6_unseen"),
+        costs=lambda wc: [f"results/{wc.exp}/mixsearch/search/{s}/cost.json"
+                          for s in mix_models(wc.exp, wc.table == "table6_unseen") if s in mix(wc)["searches"]],
+    output:
+        **with_prov(
+            table="results/{exp}/{table}.csv",
+            figure="results/{exp}/fig_{table}.png",
+        ),
+    wildcard_constraints:
+        exp=MIX_EXP,
+        table="table3_domains|table6_unseen",
+    params:
+        searches=lambda wc: mix(wc)["searches"],
+        domain_names=lambda wc: DOMAIN_NAMES[wc.exp],
+    log:
+        "logs/{exp}/mix_{table}.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/mix_tables.py"
