@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import random
 from pathlib import Path
 
@@ -423,3 +424,51 @@ def test_deep_supervision_heads_train_through_the_shared_loop(tmp_path):
     res = fit(net, data, settings, "cpu", 0, archs_per_step=lambda rng: [None], validate=lambda m: {"dice_mean": 0.5},
               checkpoint=tmp_path / "last.pt", fingerprint="", keep_best=False)
     assert len(res.rows) == 2 and all(np.isfinite(r["train_loss"]) for r in res.rows)
+
+
+@pytest.mark.slow
+def test_whole_mixsearch_dag_on_generated_domains(tmp_path):
+    """Three generated RGB PNG domains: prepare, Dedicated / Union / Mix searches, retraining and
+    evaluation per domain, Tables III and VI with the paper's rows beside, audited."""
+    from workflow_util import mednas, snakemake
+
+    import yaml
+
+    cfg = _mix_config(tmp_path)
+    mix_section = cfg["mixsearch"]
+    mix_section["searches"] = {"dedicated-a": {"sources": ["a"]}, "union": {"sources": ["a", "b"]},
+                               "mix": {"sources": ["a", "b"], "k": 2, "mu": 0.5}}
+    mix_section.update(
+        unseen_models=["mix"], threads=1,
+        search={"stages": [[3, 4], [3, 4]], "channels": 4, "deep_supervision": 2, "epochs": 2, "warmup_epochs": 1,
+                "steps_per_epoch": 2, "batch_size": 2},
+        retrain={"epochs": 2, "steps_per_epoch": 2},
+        baselines={"unet": {"base": 4, "depth": 2}, "attention_unet": {"base": 4, "depth": 2}},
+        paper_table3=str(REPO / "config" / "paper" / "mixsearch_table3.csv"),
+        paper_table6=str(REPO / "config" / "paper" / "mixsearch_table6.csv"))
+    cfg.update(device="cpu", split={"source": "fractions", "fractions": {"train": 0.5, "val": 0.25, "test": 0.25}},
+               preprocess={"image_size": 16, "fit": "resize", "target_spacing": None},
+               train={"batch_size": 2, "val_batch_size": 4, "optimizer": "adamw", "lr": 0.01, "threads": 1})
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))  # the tables follow the config's order
+    res = snakemake(tmp_path, "results/m/table3_domains.csv", "results/m/table6_unseen.csv", "--configfile", str(path),
+                    timeout=600)
+    assert res.returncode == 0, res.stderr[-4000:]
+    with open(tmp_path / "results" / "m" / "table3_domains.csv", newline="") as fh:
+        t3 = list(csv.DictReader(fh))
+    measured = [r for r in t3 if r["rows"] == "measured"]
+    assert [(r["model"], r["target"]) for r in measured] == [
+        (m, d) for m in ("dedicated-a", "union", "mix", "unet", "attention_unet") for d in ("a", "b")]
+    assert {r["method"] for r in measured} == {"DedicatedSearch", "UnionSearch", "MixSearch (k=2)", "U-Net",
+                                              "Attention U-Net"}
+    assert all(0 <= float(r["dice_pct"]) <= 100 for r in measured)
+    assert [r["rows"] for r in t3] == ["measured"] * 10 + ["paper"] * 54
+    with open(tmp_path / "results" / "m" / "table6_unseen.csv", newline="") as fh:
+        t6 = [r for r in csv.DictReader(fh) if r["rows"] == "measured"]
+    assert [(r["model"], r["target"]) for r in t6] == [("mix", "c"), ("unet", "c"), ("attention_unet", "c")]
+    geno = json.loads((tmp_path / "results" / "m" / "mixsearch" / "search" / "mix" / "genotype.json").read_text())
+    model = torch.load(tmp_path / "results" / "m" / "mixsearch" / "models" / "mix" / "c" / "model.pt",
+                       weights_only=False)
+    assert model["spec"]["genotype"] == geno["genotype"]  # the network retrained is the one the search wrote
+    audit = mednas(tmp_path, "audit", "results/m/table3_domains.csv")
+    assert audit.returncode == 0, audit.stdout[-2000:]

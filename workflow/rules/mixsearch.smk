@@ -28,6 +28,7 @@ def mixsearch_outputs(exp):
     out = [f"{base}/config.yaml"]
     out += [f"{base}/mixsearch/search/{s}/{n}" for s in m["searches"] for n in ("genotype.json", "arch.json",
                                                                               "curve.csv", "cost.json")]
+    out.append(f"{base}/fig_beta.png")
     if m["targets"]:
         out += mix_table_summaries(exp, False) + [f"{base}/table3_domains.csv", f"{base}/fig_table3_domains.png"]
     if m["unseen"] and m["unseen_models"]:
@@ -194,3 +195,19 @@ rule mix_tables:
         CONDA_ENV
     script:
         "../scripts/mix_tables.py"
+
+
+rule mix_fig_beta:
+    input:
+        arch=lambda wc: [f"results/{wc.exp}/mixsearch/search/{s}/arch.json" for s in mix(wc)["searches"]],
+        genotype=lambda wc: [f"results/{wc.exp}/mixsearch/search/{s}/genotype.json" for s in mix(wc)["searches"]],
+    output:
+        **with_prov(figure="results/{exp}/fig_beta.png"),
+    wildcard_constraints:
+        exp=MIX_EXP,
+    log:
+        "logs/{exp}/mix_fig_beta.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/mix_fig_beta.py"

@@ -162,3 +162,14 @@ def run_mixsearch_tables(summary_paths: Mapping[str, Mapping[str, str]], searche
         log.info("%-22s %-26s -> %-14s Dice %6.2f  Jaccard %6.2f  %.3f M params", r["method"], r["search_data"],
                  r["target"], r["dice_pct"], r["jaccard_pct"], r["params_m"])
     return rows
+
+
+def run_mixsearch_beta(arch_paths: Mapping[str, str], genotype_paths: Mapping[str, str], out_png: str) -> None:
+    """The network-level weights of every MixSearch search in one figure (the paper's Fig. 7)."""
+    from mednas.atomic import atomic_output
+    from mednas.report import mixsearch
+
+    betas = {name: _read_json(p)["beta"] for name, p in arch_paths.items()}
+    genotypes = {name: _read_json(p)["genotype"] for name, p in genotype_paths.items()}
+    with atomic_output(out_png) as tmp:
+        mixsearch.plot_beta(tmp, betas, genotypes)
