@@ -321,3 +321,63 @@ def ablation_metrics(wildcards):
     exp = EXPERIMENTS[wildcards.exp]
     return [f"results/{wildcards.exp}/ablation/{'+'.join(pair)}/models/nas-nsga2/seed{k}/metrics.json"
             for pair in exp["classify"]["ablation_pairs"] for k in exp["classify"]["seeds"]]
+
+
+# -- MixSearch experiments (mixsearch.smk) --
+def mix(wildcards):
+    return EXPERIMENTS[wildcards.exp]["mixsearch"]
+
+
+def mix_models(exp, unseen=False):
+    """Models of Table III (every search, then the baselines) or of Table VI (unseen_models, baselines)."""
+    m = EXPERIMENTS[exp]["mixsearch"]
+    searched = list(m["unseen_models"]) if unseen else list(m["searches"])
+    return searched + list(m["baselines"])
+
+
+def mix_table_summaries(exp, unseen):
+    m = EXPERIMENTS[exp]["mixsearch"]
+    domains = m["unseen"] if unseen else m["targets"]
+    return [f"results/{exp}/mixsearch/models/{model}/{d}/summary.json" for model in mix_models(exp, unseen)
+            for d in domains]
+
+
+def mixsearch_outputs(exp):
+    """Everything `rule all` builds for a MixSearch experiment."""
+    m, base = EXPERIMENTS[exp]["mixsearch"], f"results/{exp}"
+    out = [f"{base}/config.yaml"]
+    out += [f"{base}/mixsearch/search/{s}/{n}" for s in m["searches"] for n in ("genotype.json", "arch.json",
+                                                                              "curve.csv", "cost.json")]
+    out.append(f"{base}/fig_beta.png")
+    if m["targets"]:
+        out += mix_table_summaries(exp, False) + [f"{base}/table3_domains.csv", f"{base}/fig_table3_domains.png"]
+    if m["unseen"] and m["unseen_models"]:
+        out += mix_table_summaries(exp, True) + [f"{base}/table6_unseen.csv", f"{base}/fig_table6_unseen.png"]
+    return out
+
+
+def mix_domain_input(wildcards):
+    path = mix(wildcards)["domains"][wildcards.domain]
+    return {"raw": path, "files": [str(p) for p in expand_inputs([path])]}
+
+
+def mix_paper(key):
+    def get(wildcards):
+        path = mix(wildcards)[key]
+        if path is None:
+            return []
+        return [path if os.path.isabs(path) else os.path.join(workflow.basedir, path)]
+
+    return get
+
+
+def mix_retrain_inputs(wildcards):
+    inputs = {"train": f"results/{wildcards.exp}/domains/{wildcards.domain}/train.npz",
+              "val": f"results/{wildcards.exp}/domains/{wildcards.domain}/val.npz"}
+    m = mix(wildcards)
+    if wildcards.model in m["searches"]:
+        inputs["genotype"] = f"results/{wildcards.exp}/mixsearch/search/{wildcards.model}/genotype.json"
+    elif wildcards.model not in m["baselines"]:
+        raise ValueError(f"model '{wildcards.model}' is neither in mixsearch.searches nor in mixsearch.baselines of "
+                         f"experiment '{wildcards.exp}'")
+    return inputs
