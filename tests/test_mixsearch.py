@@ -154,15 +154,15 @@ def test_discretisation_gives_the_genotype_the_retraining_builds():
     assert set(geno.cells["normal"]) == {"sep_conv"}
     assert {op for (src, _), op in zip(cell_edges(), geno.cells["down"]) if src == 1} == {"max_pool"}
     assert {op for (src, _), op in zip(cell_edges(), geno.cells["down"]) if src != 1} == {"sep_conv"}
-    for name, branch in geno.nodes.items():
+    for name, kept in geno.nodes.items():
         branches = sn.branches[tuple(int(v) for v in name.split(","))]
-        assert branch == ("normal" if "normal" in branches else "down")
+        assert kept == ("normal" if "normal" in branches else "down",)
     # the file the search writes, read back by the retraining rule's builder
     spec = {"kind": "weaved", "genotype": WeavedGenotype.from_dict(geno.to_dict()).to_dict(), "in_channels": 3,
             "num_classes": 2}
     net = build_model(spec)
     built = {name.split(":")[1] for name in net.cells}
-    assert built <= set(geno.nodes.values()) and len(net.cells) == len(net.order)
+    assert built <= geno.branches_used() and len(net.cells) == len(net.order)
     ops = [type(m).__name__ for m in net.modules()]
     assert "MaxPool2d" in ops and "ConvTranspose2d" not in ops
     # every edge of the discrete network holds exactly the genotype's op: pooling on the down
@@ -182,6 +182,25 @@ def test_discretisation_gives_the_genotype_the_retraining_builds():
     net.eval()
     assert net(torch.randn(2, 3, 32, 32)).shape == (2, 2, 32, 32)
     assert input_multiple(spec) == 8
+
+
+def test_keeping_every_branch_builds_the_whole_weave():
+    """keep_branches all: each map sums all its branches' cells (ops still by argmax), so no map
+    is pruned and the network reaches the deepest level; argmax keeps one cell per map."""
+    sn = _peaked_supernet(Grid(4, 6))
+    whole = sn.genotype("all")
+    assert all(kept == sn.branches[n] for n, kept in whole.node_branch().items())
+    assert whole.cells == {b: c for b, c in sn.genotype().cells.items()} | {"up": whole.cells["up"]}
+    net = build_weaved(WeavedGenotype.from_dict(whole.to_dict()), 3, 2)
+    assert len(net.order) == len(Grid(4, 6).nodes())
+    assert len(net.cells) == sum(len(b) for b in sn.branches.values())
+    assert (3, 3) in net.order
+    net.eval()
+    assert net(torch.randn(1, 3, 32, 32)).shape == (1, 2, 32, 32)
+    with pytest.raises(ValueError, match="keep_branches"):
+        sn.genotype("some")
+    with pytest.raises(ConfigError, match="keep_branches"):
+        BilevelSettings(keep_branches="some")
 
 
 def test_random_genotypes_build_and_prune_unused_maps():
@@ -204,7 +223,7 @@ def test_a_genotype_with_a_branch_a_map_cannot_have_is_refused():
     with pytest.raises(ConfigError, match="map 1,1 has no 'up' branch"):
         WeavedGenotype.from_dict(g)
     g = sample_genotype(random.Random(1), 4, 6, 4).to_dict()
-    g["cells"][g["nodes"]["1,3"]][0] = "max_pool"  # edge 0 (from the first input) takes a normal op
+    g["cells"][g["nodes"]["1,3"][0]][0] = "max_pool"  # edge 0 (from the first input) takes a normal op
     with pytest.raises(ConfigError, match="'max_pool' is not one of"):
         WeavedGenotype.from_dict(g)
 

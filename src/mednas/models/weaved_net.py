@@ -19,6 +19,9 @@ from mednas.models.weaved_ops import make_op
 from mednas.space.weaved import (BRANCHES, OP_SETS, STEM, STEPS, Grid, Node, WeavedGenotype, iter_edges, node_name)
 
 
+KEEP_BRANCHES = ("argmax", "all")
+
+
 def _proj(c_in: int, c_out: int, affine: bool) -> nn.Module:
     return nn.Sequential(nn.ReLU(inplace=False), nn.Conv2d(c_in, c_out, 1, bias=False),
                          nn.BatchNorm2d(c_out, affine=affine))
@@ -78,17 +81,15 @@ class WeavedNet(nn.Module):
 
     def __init__(self, grid: Grid, channels: int, doubling: bool, in_channels: int, num_classes: int,
                  deep_supervision: int, cell_ops: Mapping[str, Sequence[Sequence[str]]],
-                 node_branches: Mapping[Node, Sequence[str]], affine: bool = True) -> None:
+                 node_branches: Mapping[Node, Sequence[str]], affine: bool = True, prune: bool = False) -> None:
         super().__init__()
         self.grid, self.heads = grid, grid.outputs(deep_supervision)
         self.width = {d: channels * (2 ** max(d - 1, 0) if doubling else 1) for d in range(grid.depth)}
         self.stem = nn.Sequential(nn.Conv2d(in_channels, channels, 3, padding=1, bias=False),
                                   nn.BatchNorm2d(channels, affine=affine))
         self.node_branches = {n: tuple(b) for n, b in node_branches.items()}
-        single = {n: b[0] for n, b in self.node_branches.items() if len(b) == 1}
-        # a discrete network builds only the maps its heads need; the supernet every map
-        self.order = (grid.needed(single, self.heads) if len(single) == len(self.node_branches)
-                      else grid.nodes())
+        # a discrete network (prune) builds only the maps its heads need; the supernet every map
+        self.order = grid.needed(self.node_branches, self.heads) if prune else grid.nodes()
         self.cells = nn.ModuleDict()
         for node in self.order:
             inputs = grid.inputs(node)
@@ -122,10 +123,9 @@ class WeavedNet(nn.Module):
 def build_weaved(genotype: WeavedGenotype, in_channels: int, num_classes: int) -> WeavedNet:
     """The discrete network of ``genotype``."""
     genotype.check()
-    ops = {b: [[op] for op in genotype.cells[b]] for b in set(genotype.nodes.values())}
-    branches = {n: (b,) for n, b in genotype.node_branch().items()}
+    ops = {b: [[op] for op in genotype.cells[b]] for b in genotype.branches_used()}
     return WeavedNet(genotype.grid, genotype.channels, genotype.doubling, in_channels, num_classes,
-                     genotype.deep_supervision, ops, branches, affine=True)
+                     genotype.deep_supervision, ops, genotype.node_branch(), affine=True, prune=True)
 
 
 class WeavedSupernet(nn.Module):
@@ -167,14 +167,19 @@ class WeavedSupernet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor | list[torch.Tensor]:
         return self.net(x, self.cell_weights(), self.branch_weights())
 
-    def genotype(self) -> WeavedGenotype:
-        """Discretise: each edge keeps its most probable op, each map its most probable branch."""
+    def genotype(self, keep_branches: str = "argmax") -> WeavedGenotype:
+        """Discretise: each edge keeps its most probable op; each map its most probable branch
+        (``argmax``) or every branch it has (``all``: the network-level weights only reported,
+        the paper's Table IV network with all three fusion directions)."""
+        if keep_branches not in KEEP_BRANCHES:
+            raise ValueError(f"keep_branches: {keep_branches!r} is not one of {KEEP_BRANCHES}")
         with torch.no_grad():
             cells = {b: tuple(self.op_sets[kind][int(self.alpha[f"{b}:{e}"].argmax())]
                               for e, (_, _, kind) in enumerate(iter_edges(b))) for b in BRANCHES}
-            nodes = {node_name(n): (b[int(self.beta[node_name(n)].argmax())] if len(b) > 1 else b[0])
+            nodes = {node_name(n): (b if keep_branches == "all" or len(b) == 1
+                                    else (b[int(self.beta[node_name(n)].argmax())],))
                      for n, b in self.branches.items()}
-        used = set(nodes.values())
+        used = {b for v in nodes.values() for b in v}
         return WeavedGenotype(self.grid.depth, self.grid.layers, self.channels, self.doubling,
                               self.deep_supervision, {b: c for b, c in cells.items() if b in used}, nodes)
 

@@ -107,7 +107,7 @@ def plot_beta(path: str | Path, betas: Mapping[str, Mapping[str, Mapping[str, fl
               genotypes: Mapping[str, Mapping[str, Any]]) -> None:
     """The network-level weights of every search (the paper's Fig. 7): each map of the last
     stage's grid at (layer, depth), its colour mixing red (down), green (normal) and blue (up) by
-    softmax(beta), its letter the branch the discrete network keeps; maps the discrete network
+    softmax(beta), its letters the branches the discrete network keeps; maps the discrete network
     prunes (no head needs them) are drawn faded."""
     from mednas.space.weaved import Grid, node_name
     import matplotlib
@@ -120,23 +120,26 @@ def plot_beta(path: str | Path, betas: Mapping[str, Mapping[str, Mapping[str, fl
     for ax, name in zip(axes[0], names):
         geno = genotypes[name]
         grid = Grid(int(geno["depth"]), int(geno["layers"]))
-        chosen = {tuple(int(v) for v in k.split(",")): b for k, b in geno["nodes"].items()}
+        chosen = {tuple(int(v) for v in k.split(",")): [b] if isinstance(b, str) else b
+                  for k, b in geno["nodes"].items()}
         used = {node_name(n) for n in grid.needed(chosen, grid.outputs(int(geno["deep_supervision"])))}
-        for node, branch in geno["nodes"].items():
+        for node, kept in geno["nodes"].items():
             d, l = (int(v) for v in node.split(","))
-            p = betas[name].get(node, {branch: 1.0})
+            kept = [kept] if isinstance(kept, str) else kept
+            p = betas[name].get(node, {kept[0]: 1.0})
             colour = (p.get("down", 0.0), p.get("normal", 0.0), p.get("up", 0.0))
             ax.scatter([l], [-d], s=260, color=colour, edgecolors="black", linewidths=0.5,
                        alpha=1.0 if node in used else 0.25)
-            ax.annotate(branch[0].upper(), (l, -d), ha="center", va="center", fontsize=7, color="white")
+            ax.annotate("".join(b[0].upper() for b in kept), (l, -d), ha="center", va="center", fontsize=7,
+                        color="white")
         ax.scatter([0], [0], s=260, color="grey", edgecolors="black", linewidths=0.5)
         ax.set_title(name, fontsize=8)
         ax.set_xlabel("layer l")
         ax.set_ylabel("depth d")
         ax.set_xticks(range(0, int(geno["layers"])))
         ax.set_yticks([-d for d in range(int(geno["depth"]))], [str(d) for d in range(int(geno["depth"]))])
-    fig.suptitle("softmax(beta) per map (red: down, green: normal, blue: up; grey: near uniform); letter: the "
-                 "branch kept; faded: pruned", fontsize=8)
+    fig.suptitle("softmax(beta) per map (red: down, green: normal, blue: up; grey: near uniform); letters: the "
+                 "branches kept; faded: pruned", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

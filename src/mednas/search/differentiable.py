@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from mednas.data.mixing import CompositeSampler
 from mednas.errors import ConfigError
-from mednas.models.weaved_net import WeavedSupernet, halve
+from mednas.models.weaved_net import KEEP_BRANCHES, WeavedSupernet, halve
 from mednas.space.weaved import OP_SETS, Grid, WeavedGenotype, node_name
 from mednas.train.checkpoint import load_checkpoint, save_checkpoint
 
@@ -54,12 +54,15 @@ class BilevelSettings:
     arch_weight_decay: float = 1e-3
     grad_clip: float = 5.0  # DARTS's (not stated in the paper)
     image_size: int | None = None  # None: the prepared size
+    keep_branches: str = "argmax"  # the discrete network: each map's most probable branch, or all of them
 
     def __post_init__(self) -> None:
         if not self.stages:
             raise ConfigError("mixsearch.search.stages: at least one (depth, layers) stage")
         for d, l in self.stages:
             Grid(int(d), int(l))
+        if self.keep_branches not in KEEP_BRANCHES:
+            raise ConfigError(f"mixsearch.search.keep_branches: {self.keep_branches!r} is not one of {KEEP_BRANCHES}")
         if not 0 <= self.warmup_epochs < self.epochs:
             raise ConfigError(f"mixsearch.search: warmup_epochs {self.warmup_epochs} must lie in 0..epochs-1 "
                               f"({self.epochs - 1}): the architecture must get some steps")
@@ -222,4 +225,4 @@ def bilevel_search(weight_data: CompositeSampler, arch_data: CompositeSampler, i
                 "arch_rng": arch_data.state()})
     assert model is not None
     alpha, beta = _arch_state(model)
-    return SearchResult(model.genotype(), rows, sets, scores, alpha, beta, seconds)
+    return SearchResult(model.genotype(settings.keep_branches), rows, sets, scores, alpha, beta, seconds)

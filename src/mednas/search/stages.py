@@ -376,5 +376,5 @@ def run_mix_search(name: str, train_paths: Mapping[str, str], search: Mapping[st
         tk.write_text(json.dumps(cost, indent=1) + "\n")
     shutil.rmtree(Path(checkpoint).parent, ignore_errors=True)
     log.info("mixsearch %s: genotype %s (maps by branch %s) in %.1f min", name, result.genotype.key(),
-             {b: list(result.genotype.nodes.values()).count(b) for b in ("down", "normal", "up")}, result.seconds / 60)
+             {b: sum(b in v for v in result.genotype.nodes.values()) for b in ("down", "normal", "up")}, result.seconds / 60)
     return genotype

@@ -98,8 +98,8 @@ class Grid:
         heads = [(1, l) for l in range(self.layers - 1, 0, -2)][:max(1, count)]
         return heads[::-1]
 
-    def needed(self, node_branch: Mapping[Node, str], outputs: Sequence[Node]) -> list[Node]:
-        """The maps the outputs depend on once each map has one branch, in compute order."""
+    def needed(self, node_branches: Mapping[Node, Sequence[str]], outputs: Sequence[Node]) -> list[Node]:
+        """The maps the outputs depend on once each map keeps ``node_branches[map]``, in compute order."""
         need: set[Node] = set()
         stack = list(outputs)
         while stack:
@@ -107,7 +107,8 @@ class Grid:
             if n in need or n == STEM:
                 continue
             need.add(n)
-            stack.extend(i for i in self.inputs(n)[node_branch[n]] if i is not None)
+            ins = self.inputs(n)
+            stack.extend(i for b in node_branches[n] for i in ins[b] if i is not None)
         return [n for n in self.nodes() if n in need]
 
 
@@ -125,7 +126,8 @@ def parse_node(name: str) -> Node:
 
 @dataclass(frozen=True)
 class WeavedGenotype:
-    """A discrete weaved network: grid, widths, each cell type's edge ops and each map's branch."""
+    """A discrete weaved network: grid, widths, each cell type's edge ops and the branches each
+    map keeps (one after argmax pruning; several are summed, as Eq. 7 without the weights)."""
 
     depth: int
     layers: int
@@ -133,19 +135,22 @@ class WeavedGenotype:
     doubling: bool
     deep_supervision: int
     cells: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    nodes: Mapping[str, str] = field(default_factory=dict)
+    nodes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def grid(self) -> Grid:
         return Grid(self.depth, self.layers)
 
-    def node_branch(self) -> dict[Node, str]:
-        return {parse_node(k): v for k, v in self.nodes.items()}
+    def node_branch(self) -> dict[Node, tuple[str, ...]]:
+        return {parse_node(k): tuple(v) for k, v in self.nodes.items()}
+
+    def branches_used(self) -> set[str]:
+        return {b for v in self.nodes.values() for b in v}
 
     def to_dict(self) -> dict[str, Any]:
         return {"depth": self.depth, "layers": self.layers, "channels": self.channels, "doubling": self.doubling,
                 "deep_supervision": self.deep_supervision, "cells": {k: list(v) for k, v in self.cells.items()},
-                "nodes": dict(self.nodes)}
+                "nodes": {k: list(v) for k, v in self.nodes.items()}}
 
     def key(self) -> str:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
@@ -159,7 +164,7 @@ class WeavedGenotype:
             raise ConfigError(f"weaved genotype: missing key(s) {missing}")
         g = cls(int(d["depth"]), int(d["layers"]), int(d["channels"]), bool(d["doubling"]),
                 int(d["deep_supervision"]), {k: tuple(v) for k, v in d["cells"].items()},
-                {str(k): str(v) for k, v in d["nodes"].items()})
+                {str(k): (str(v),) if isinstance(v, str) else tuple(str(b) for b in v) for k, v in d["nodes"].items()})
         g.check()
         return g
 
@@ -172,13 +177,16 @@ class WeavedGenotype:
         if set(self.nodes) != names:
             raise ConfigError(f"weaved genotype: maps {sorted(self.nodes)} are not the grid's {sorted(names)} "
                               f"(depth {self.depth}, layers {self.layers})")
-        for name, branch in self.nodes.items():
+        for name, branches in self.nodes.items():
             allowed = grid.inputs(parse_node(name))
-            if branch not in allowed:
-                raise ConfigError(f"weaved genotype: map {name} has no {branch!r} branch (it can take "
-                                  f"{sorted(allowed)})")
+            if not branches:
+                raise ConfigError(f"weaved genotype: map {name} keeps no branch")
+            for branch in branches:
+                if branch not in allowed:
+                    raise ConfigError(f"weaved genotype: map {name} has no {branch!r} branch (it can take "
+                                      f"{sorted(allowed)})")
         edges = cell_edges()
-        for branch in set(self.nodes.values()):
+        for branch in self.branches_used():
             ops = self.cells.get(branch)
             if ops is None or len(ops) != len(edges):
                 raise ConfigError(f"weaved genotype: cell {branch!r} needs {len(edges)} edge ops, got "
@@ -195,7 +203,7 @@ def sample_genotype(rng: random.Random, depth: int, layers: int, channels: int, 
     sets = {k: tuple(v) for k, v in (op_sets or OP_SETS).items()}
     grid = Grid(depth, layers)
     cells = {b: tuple(rng.choice(sets[edge_kind(b, src)]) for src, _ in cell_edges()) for b in BRANCHES}
-    nodes = {node_name(n): rng.choice(sorted(grid.inputs(n))) for n in grid.nodes()}
+    nodes = {node_name(n): (rng.choice(sorted(grid.inputs(n))),) for n in grid.nodes()}
     return WeavedGenotype(depth, layers, channels, doubling, deep_supervision, cells, nodes)
 
 
