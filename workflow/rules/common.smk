@@ -89,11 +89,16 @@ def dataset_input(wildcards):
         raw = checkpoints.make_phantom.get(exp=wildcards.exp).output.raw
         return {"raw": raw, "files": [str(p) for p in expand_inputs([raw])]}
     # dataset.path was checked when the workflow was read (_check_dataset_path)
-    inputs = {"raw": ds["path"], "files": [str(p) for p in expand_inputs([ds["path"]])]}
+    inputs = raw_folder_input(ds["path"])
     split_file = cfg["split"].get("file")
     if cfg["split"].get("source") == "file" and split_file:
         inputs["split"] = split_file
     return inputs
+
+
+def raw_folder_input(path):
+    """A raw data set folder and every file in it (see dataset_input)."""
+    return {"raw": path, "files": [str(p) for p in expand_inputs([path])]}
 
 
 def gpu(wildcards, **_):
@@ -357,8 +362,7 @@ def mixsearch_outputs(exp):
 
 
 def mix_domain_input(wildcards):
-    path = mix(wildcards)["domains"][wildcards.domain]
-    return {"raw": path, "files": [str(p) for p in expand_inputs([path])]}
+    return raw_folder_input(mix(wildcards)["domains"][wildcards.domain])
 
 
 def mix_paper(key):

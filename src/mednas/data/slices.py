@@ -44,6 +44,11 @@ class SliceSet:
     def __len__(self) -> int:
         return int(self.image.shape[0])
 
+    def take(self, rows: np.ndarray) -> SliceSet:
+        """The slices at ``rows`` (indices), every per-slice array alike."""
+        return replace(self, image=self.image[rows], label=self.label[rows], case_id=self.case_id[rows],
+                       slice_index=self.slice_index[rows], spacing=self.spacing[rows], patient=self.patient[rows])
+
     def resized(self, size: int) -> SliceSet:
         """The same slices on a ``size`` x ``size`` grid (linear for images, nearest for labels).
 

@@ -14,7 +14,7 @@ from mednas.cost.complexity import FLOP_CONVENTION, count_flops, count_params
 from mednas.cost.latency import LatencySettings, device_name, measure_model_latency
 from mednas.csvio import write_rows
 from mednas.data.preprocess import distance_convention
-from mednas.data.slices import load_slices
+from mednas.data.slices import SliceSet, load_slices
 from mednas.errors import DataError
 from mednas.evaluate.testset import PER_CASE_COLUMNS, per_case_rows, summarise
 from mednas.train.retrain import load_model
@@ -65,16 +65,24 @@ def phases_of(data_json: str | None) -> dict[str, str | None]:
     return {c["case_id"]: c.get("phase") for c in cases}
 
 
-def run_evaluate(model_name: str, model_path: str, test_path: str, data_json: str | None, search_cost_path: str | None,
-                 latency_cfg: Mapping, paper_image_size: int, device: str, batch_size: int,
-                 outputs: Mapping[str, str]) -> dict[str, Any]:
-    """Score ``model_path`` on every test volume; write ``per_case.csv`` and ``summary.json`` together."""
-    t0 = time.perf_counter()
+def load_for_test(model_path: str, test_path: str,
+                  device: str) -> tuple[Any, dict[str, Any], dict[str, Any], SliceSet, int]:
+    """A retrained model (network, spec, meta), its test slices and their side, which must be the
+    side the model was trained on."""
     model, spec, meta = load_model(model_path, device)
     test = load_slices(test_path)
     size = int(test.image.shape[-1])
     if size != int(meta["image_size"]):
         raise DataError(f"{test_path}: slices of {size} px, but {model_path} was trained on {meta['image_size']} px")
+    return model, spec, meta, test, size
+
+
+def run_evaluate(model_name: str, model_path: str, test_path: str, data_json: str | None, search_cost_path: str | None,
+                 latency_cfg: Mapping, paper_image_size: int, device: str, batch_size: int,
+                 outputs: Mapping[str, str]) -> dict[str, Any]:
+    """Score ``model_path`` on every test volume; write ``per_case.csv`` and ``summary.json`` together."""
+    t0 = time.perf_counter()
+    model, spec, meta, test, size = load_for_test(model_path, test_path, device)
     rows = per_case_rows(model, test, device, batch_size, phases_of(data_json))
     summary = summarise(rows)
     search_cost = json.loads(Path(search_cost_path).read_text()) if search_cost_path else None
@@ -113,11 +121,7 @@ def run_evaluate_domain(model_name: str, domain: str, model_path: str, test_path
     from mednas.metrics.segmentation import dice, jaccard
     from mednas.train.validation import predict_slices
 
-    model, spec, meta = load_model(model_path, device)
-    test = load_slices(test_path)
-    size = int(test.image.shape[-1])
-    if size != int(meta["image_size"]):
-        raise DataError(f"{test_path}: slices of {size} px, but {model_path} was trained on {meta['image_size']} px")
+    model, spec, meta, test, size = load_for_test(model_path, test_path, device)
     pred = predict_slices(model, test.image, device, batch_size)
     rows = []
     for case_id, sl, _ in test.volumes():

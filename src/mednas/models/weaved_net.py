@@ -16,7 +16,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from mednas.models.weaved_ops import make_op
-from mednas.space.weaved import (BRANCHES, OP_SETS, STEM, STEPS, Grid, Node, WeavedGenotype, iter_edges, node_name)
+from mednas.space.weaved import (BRANCHES, OP_SETS, STEM, STEPS, Grid, Node, WeavedGenotype, cell_edges, iter_edges,
+                                 node_name)
+
+EDGES = cell_edges()
 
 
 KEEP_BRANCHES = ("argmax", "all")
@@ -90,11 +93,11 @@ class WeavedNet(nn.Module):
         self.node_branches = {n: tuple(b) for n, b in node_branches.items()}
         # a discrete network (prune) builds only the maps its heads need; the supernet every map
         self.order = grid.needed(self.node_branches, self.heads) if prune else grid.nodes()
+        self.inputs = {node: grid.inputs(node) for node in self.order}  # read on every forward pass
         self.cells = nn.ModuleDict()
         for node in self.order:
-            inputs = grid.inputs(node)
             for branch in self.node_branches[node]:
-                c_in = tuple(self.width[i[0]] if i is not None else None for i in inputs[branch])
+                c_in = tuple(self.width[i[0]] if i is not None else None for i in self.inputs[node][branch])
                 self.cells[f"{node_name(node)}:{branch}"] = Cell(branch, c_in, self.width[node[0]],
                                                                   cell_ops[branch], affine)
         self.head = nn.ModuleList(nn.Conv2d(self.width[1], num_classes, 1) for _ in self.heads)
@@ -103,7 +106,7 @@ class WeavedNet(nn.Module):
                 beta: Mapping[Node, torch.Tensor] | None = None) -> torch.Tensor | list[torch.Tensor]:
         maps: dict[Node, torch.Tensor] = {STEM: self.stem(x)}
         for node in self.order:
-            inputs = self.grid.inputs(node)
+            inputs = self.inputs[node]
             out = None
             branches = self.node_branches[node]
             for k, branch in enumerate(branches):
@@ -157,8 +160,7 @@ class WeavedSupernet(nn.Module):
 
     def cell_weights(self) -> dict[str, list[torch.Tensor]]:
         """Softmax of each edge's alpha, per branch (Eq. 6)."""
-        return {b: [F.softmax(self.alpha[f"{b}:{e}"], 0) for e in range(len(list(iter_edges(b))))]
-                for b in BRANCHES}
+        return {b: [F.softmax(self.alpha[f"{b}:{e}"], 0) for e in range(len(EDGES))] for b in BRANCHES}
 
     def branch_weights(self) -> dict[Node, torch.Tensor]:
         """Softmax of each map's beta (Eq. 7)."""

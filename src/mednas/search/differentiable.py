@@ -13,6 +13,7 @@ deeper grid; the last stage's most probable op per edge and branch per map is th
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -29,6 +30,7 @@ from mednas.errors import ConfigError
 from mednas.models.weaved_net import KEEP_BRANCHES, WeavedSupernet, halve
 from mednas.space.weaved import OP_SETS, Grid, WeavedGenotype, node_name
 from mednas.train.checkpoint import load_checkpoint, save_checkpoint
+from mednas.train.losses import head_loss, make_soft_loss
 
 log = logging.getLogger("mednas")
 
@@ -97,17 +99,8 @@ class SearchResult:
 
 
 def soft_label_loss() -> Callable[[torch.Tensor | list[torch.Tensor], torch.Tensor], torch.Tensor]:
-    """Dice + cross-entropy on soft (mixed one-hot) labels, MONAI's DiceCELoss, averaged over
-    deep-supervision heads with equal weights (the paper gives none)."""
-    from monai.losses import DiceCELoss
-
-    base = DiceCELoss(softmax=True)  # a float target of the logits' shape: soft labels for both terms
-
-    def loss(out: torch.Tensor | list[torch.Tensor], target: torch.Tensor) -> torch.Tensor:
-        outs = out if isinstance(out, list) else [out]
-        return sum(base(o.float(), target) for o in outs) / len(outs)
-
-    return loss
+    """Dice + cross-entropy on soft (mixed one-hot) labels, averaged over deep-supervision heads."""
+    return functools.partial(head_loss, make_soft_loss())
 
 
 def _arch_state(model: WeavedSupernet) -> tuple[dict[str, list[float]], dict[str, dict[str, float]]]:
@@ -158,6 +151,16 @@ def bilevel_search(weight_data: CompositeSampler, arch_data: CompositeSampler, i
         arch_data.set_state(state["arch_rng"])
         log.info("mixsearch: resuming stage %d after epoch %d", stage, state["epoch"])
     steps = settings.steps_per_epoch or max(1, len(weight_data) // settings.batch_size)
+
+    def save(stage: int, epoch: int, **training: Any) -> None:
+        """The search's state after ``epoch`` of ``stage`` (0: before its first), with the stage's
+        network and optimisers where it has them."""
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, {"fingerprint": fingerprint, "stage": stage, "epoch": epoch,
+                                         "seconds": seconds, "op_sets": sets, "rows": rows, "op_scores": scores,
+                                         "weight_rng": weight_data.state(), "arch_rng": arch_data.state(),
+                                         **training})
+
     loss_fn = soft_label_loss()
     model = None
     while stage < len(settings.stages):
@@ -207,22 +210,14 @@ def bilevel_search(weight_data: CompositeSampler, arch_data: CompositeSampler, i
             log.info("stage %d epoch %d: weight loss %.4f, arch loss %.4f, mean alpha entropy %.4f (%.1f s)",
                      stage, epoch, rows[-1]["weight_loss"], rows[-1]["arch_loss"], rows[-1]["alpha_entropy"],
                      rows[-1]["seconds"])
-            if checkpoint is not None:
-                save_checkpoint(checkpoint, {
-                    "fingerprint": fingerprint, "stage": stage, "epoch": epoch, "seconds": seconds,
-                    "op_sets": sets, "rows": rows, "op_scores": scores, "model": model.state_dict(),
-                    "w_opt": w_opt.state_dict(), "w_sched": w_sched.state_dict(), "a_opt": a_opt.state_dict(),
-                    "weight_rng": weight_data.state(), "arch_rng": arch_data.state(),
-                    "torch_rng": torch.get_rng_state()})
+            save(stage, epoch, model=model.state_dict(), w_opt=w_opt.state_dict(), w_sched=w_sched.state_dict(),
+                 a_opt=a_opt.state_dict(), torch_rng=torch.get_rng_state())
         scores.append(model.op_scores())
         if stage + 1 < len(settings.stages):
             sets.append(halve(sets[stage], scores[stage]))
         stage, epoch0, state = stage + 1, 1, None
-        if checkpoint is not None and stage < len(settings.stages):  # the next stage starts from the halved op sets, not this stage's epochs
-            save_checkpoint(checkpoint, {
-                "fingerprint": fingerprint, "stage": stage, "epoch": 0, "seconds": seconds, "op_sets": sets,
-                "rows": rows, "op_scores": scores, "weight_rng": weight_data.state(),
-                "arch_rng": arch_data.state()})
+        if stage < len(settings.stages):  # the next stage starts from the halved op sets, not this stage's epochs
+            save(stage, 0)
     assert model is not None
     alpha, beta = _arch_state(model)
     return SearchResult(model.genotype(settings.keep_branches), rows, sets, scores, alpha, beta, seconds)

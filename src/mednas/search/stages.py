@@ -325,9 +325,7 @@ def split_halves(data: SliceSet, seed: int) -> tuple[SliceSet, SliceSet]:
         raise ConfigError(f"a domain with {len(data)} training slice(s) cannot be split into weight and architecture halves")
     order = np.random.default_rng(seed).permutation(len(data))
     half = len(data) // 2
-    take = lambda idx: replace(data, image=data.image[idx], label=data.label[idx], case_id=data.case_id[idx],  # noqa: E731
-                               slice_index=data.slice_index[idx], spacing=data.spacing[idx], patient=data.patient[idx])
-    return take(np.sort(order[:half])), take(np.sort(order[half:]))
+    return data.take(np.sort(order[:half])), data.take(np.sort(order[half:]))
 
 
 def run_mix_search(name: str, train_paths: Mapping[str, str], search: Mapping[str, Any], mix_fraction: float,
@@ -360,11 +358,10 @@ def run_mix_search(name: str, train_paths: Mapping[str, str], search: Mapping[st
     wall = time.perf_counter()
     result = bilevel_search(CompositeSampler(weight_half, mixing, seed), CompositeSampler(arch_half, mixing, seed + 1),
                             labels.in_channels, labels.num_classes, settings, device, seed, checkpoint, fp)
-    steps = sum(1 for r in result.rows)
     cost = {"search": name, "sources": sources, "k": mixing.k, "mu": mixing.mu, "mix_fraction": mixing.mix_fraction,
             "seed": seed, "device": device, "device_name": device_name(device),
             "search_seconds": round(result.seconds, 3), "wall_seconds": round(time.perf_counter() - wall, 3),
-            "epochs_run": steps, "settings": settings.to_dict()}
+            "epochs_run": len(result.rows), "settings": settings.to_dict()}
     genotype = {"search": name, "sources": sources, "k": mixing.k, "mu": mixing.mu, "seed": seed,
                 "key": result.genotype.key(), "genotype": result.genotype.to_dict()}
     arch = {"op_sets": [{k: list(v) for k, v in s.items()} for s in result.op_sets], "op_scores": result.op_scores,
