@@ -58,8 +58,9 @@ def test_one_label_3d_set_reports_its_own_label_only(tmp_path):
     assert model["structures"] == ["left atrium"] and "dice_left atrium" in model
     assert not any(k.endswith(("_RV", "_MYO", "_LV")) for k in model)
     assert model["dice_mean"] == model["dice_left atrium"]  # the mean is over this set's one label
-    table, columns = table2_rows({"unet": model}, {"unet": "unet/summary.json"}, "Atrium", None)
-    assert [c for c in columns if c.startswith("dsc_")] == ["dsc_left_atrium", "dsc_avg"]
+    table, _, columns = table2_rows({"unet": {0: model}}, {"unet": ["unet/summary.json"]}, "Atrium", None)
+    assert [c for c in columns if c.startswith("dsc_")] == ["dsc_left_atrium", "dsc_avg", "dsc_left_atrium_sd",
+                                                            "dsc_avg_sd", "dsc_avg_per_seed"]
     assert [r["source"] for r in table] == ["measured"]  # no paper rows without a paper table
     assert table[0]["dsc_left_atrium"] == round(100 * model["dice_left atrium"], 2)
     assert table[0]["distance_convention"] == model["distance_convention"]
@@ -80,9 +81,9 @@ def test_three_label_two_channel_3d_set_through_a_searched_network(tmp_path):
     assert model["spec"]["arch"]["in_channels"] == 2 and model["spec"]["arch"]["num_classes"] == 4
     assert [r["structure"] for r in rows[:3]] == names
     assert model["structures"] == names
-    table, columns = table2_rows({"nas-nsga2": model}, {"nas-nsga2": "s.json"}, "brain", None)
-    assert [c for c in columns if c.startswith("hd95_")] == ["hd95_tumour_core", "hd95_oedema",
-                                                             "hd95_enhancing_tumour", "hd95_avg"]
+    table, _, columns = table2_rows({"nas-nsga2": {0: model}}, {"nas-nsga2": ["s.json"]}, "brain", None)
+    assert [c for c in columns if c.startswith("hd95_") and not c.endswith("_sd")] == [
+        "hd95_tumour_core", "hd95_oedema", "hd95_enhancing_tumour", "hd95_avg"]
 
 
 def test_rgb_png_set_is_2d_in_pixels(tmp_path):
@@ -106,7 +107,8 @@ def test_a_paper_table_of_other_structures_is_refused(tmp_path):
 
     summary = {"structures": ["lesion"]}
     with pytest.raises(DataError, match=r"reports structures \['myo', 'rv', 'lv'\].*\['lesion'\].*report.paper_table2"):
-        table2_rows({"unet": summary}, {"unet": "s.json"}, "PH2", REPO / "config" / "paper" / "cardiacnas_table2.csv")
+        table2_rows({"unet": {0: summary}}, {"unet": ["s.json"]}, "PH2",
+                    REPO / "config" / "paper" / "cardiacnas_table2.csv")
 
 
 def test_channel_count_must_match_the_files(tmp_path):

@@ -96,8 +96,9 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def test_table2_measured_rows_then_paper_rows_unchanged():
-    summaries = {"nas-ga": summary("nas-ga", 0.8, 0.7), "unet": summary("unet", 0.6, 0.5)}
-    rows, columns = table2_rows(summaries, {m: f"{m}/summary.json" for m in summaries}, "phantom (synthetic)", PAPER2)
+    summaries = {"nas-ga": {0: summary("nas-ga", 0.8, 0.7)}, "unet": {0: summary("unet", 0.6, 0.5)}}
+    rows, per_run, columns = table2_rows(summaries, {m: [f"{m}/summary.json"] for m in summaries},
+                                         "phantom (synthetic)", PAPER2)
     assert columns == TABLE2_COLUMNS
     assert all(tuple(r) == TABLE2_COLUMNS for r in rows)
     measured, paper = rows[:2], rows[2:]
@@ -111,6 +112,9 @@ def test_table2_measured_rows_then_paper_rows_unchanged():
     # one unit per column: `gflops` holds the paper's GMACs at 224 px, our 2 x MACs at 96 px have their own
     assert ga["gflops"] == 1.36 and ga["gflops_2xmacs_at_input"] == 0.5
     assert measured[1]["search_device_hours"] == "" and measured[1]["retrain_device_hours"] == 0.5
+    # one replicate: no spread, and its per-run row holds the same numbers
+    assert ga["seeds"] == "0" and ga["dsc_avg_sd"] == "" and ga["dsc_avg_per_seed"] == "81.00"
+    assert [r["seed"] for r in per_run] == [0, 0] and per_run[0]["dsc_avg"] == 81.0
     # The paper's rows: copied character for character, nothing added but empty extras.
     reported = read_csv(PAPER2)
     assert len(paper) == len(reported) == 7
@@ -124,7 +128,7 @@ def test_paper_rows_are_read_not_computed(tmp_path):
     edited = tmp_path / "paper.csv"
     text = PAPER2.read_text().replace("70.12", "12.34")
     edited.write_text(text)
-    rows, _ = table2_rows({"nas-ga": summary("nas-ga", 0.8, 0.7)}, {"nas-ga": "s.json"}, "ACDC", edited)
+    rows, _, _ = table2_rows({"nas-ga": {0: summary("nas-ga", 0.8, 0.7)}}, {"nas-ga": ["s.json"]}, "ACDC", edited)
     unet = [r for r in rows if r["source"] == "paper" and r["method"] == "U-Net"][0]
     assert unet["dsc_myo"] == "12.34"  # whatever the file says, and nothing this run measured
     # A measured U-Net never borrows the paper's numbers, and vice versa.
@@ -145,14 +149,76 @@ def test_paper_table_checks(tmp_path):
         read_paper_rows(tmp_path / "absent.csv", TABLE2_PAPER_COLUMNS)
 
 
+def test_table2_aggregates_replicates_mean_sd_and_median_run():
+    """Three replicates: the paper's columns hold the mean, ``_sd`` the sample SD, costs the mean
+    per search; the median run is the one with the median final hypervolume (before: one run per
+    model, no seeds at all)."""
+    runs = {"nas-ga": {0: summary("nas-ga", 0.80, 0.7), 1: summary("nas-ga", 0.86, 0.7),
+                       2: summary("nas-ga", 0.83, 0.7)},
+            "unet": {k: summary("unet", 0.6 + 0.01 * k, 0.5) for k in range(3)}}
+    runs["nas-ga"][1]["params"] = 2_234_567
+    runs["nas-ga"][2]["search_device_hours"] = 0.048
+    hv = {"ga": {0: 0.40, 1: 0.55, 2: 0.47}}
+    paths = {m: [f"{m}/seed{k}/summary.json" for k in range(3)] for m in runs}
+    rows, per_run, columns = table2_rows(runs, paths, "ACDC", PAPER2, hv)
+    ga = rows[0]
+    dsc = [81.0, 87.0, 84.0]
+    assert ga["dsc_avg"] == pytest.approx(np.mean(dsc)) and ga["dsc_avg_sd"] == pytest.approx(np.std(dsc, ddof=1))
+    assert ga["dsc_rv"] == pytest.approx(83.0) and ga["dsc_rv_sd"] == pytest.approx(3.0)
+    assert ga["hd95_avg"] == 4.0 and ga["hd95_avg_sd"] == 0.0
+    assert ga["params_m"] == pytest.approx(round((2 * 1.234567 + 2.234567) / 3, 4))
+    assert ga["search_device_hours"] == pytest.approx(0.032)  # (0.024 + 0.024 + 0.048) / 3: per search
+    assert ga["seeds"] == "0 1 2" and ga["dsc_avg_per_seed"] == "81.00 87.00 84.00"
+    assert ga["median_hv_seed"] == 2  # HVs 0.40, 0.55, 0.47: seed 2 is the median run
+    assert ga["reference"] == " ".join(paths["nas-ga"])
+    assert rows[1]["median_hv_seed"] == "" and rows[1]["dsc_avg_sd"] == pytest.approx(1.0)
+    assert [r["source"] for r in rows] == ["measured"] * 2 + ["paper"] * 7
+    # the paper's file has no spread columns, and the paper's rows leave ours empty
+    assert all(r["dsc_avg_sd"] == "" for r in rows[2:])
+    assert [(r["model"], r["seed"]) for r in per_run] == [("nas-ga", k) for k in range(3)] + [("unet", k)
+                                                                                             for k in range(3)]
+    assert [r["dsc_avg"] for r in per_run[:3]] == dsc and "dsc_avg_sd" not in per_run[0]
+
+
+def test_median_run_and_replicate_checks():
+    from mednas.report.tables import aggregate_row, median_run
+
+    assert median_run({0: 0.3, 1: 0.1, 2: 0.2}) == 2
+    assert median_run({0: 0.3, 1: 0.1, 2: 0.2, 3: 0.4}) == 2  # the lower median of an even count
+    assert median_run({5: 0.2}) == 5
+    other_unit = summary("unet", 0.6, 0.5) | {"distance_unit": "voxel"}
+    with pytest.raises(DataError, match="differ in distance_unit"):
+        aggregate_row({0: summary("unet", 0.6, 0.5), 1: other_unit}, "ACDC", ["a", "b"])
+    with pytest.raises(DataError, match="several models"):
+        aggregate_row({0: summary("unet", 0.6, 0.5), 1: summary("nas-ga", 0.6, 0.5)}, "ACDC", ["a", "b"])
+    with pytest.raises(DataError, match="hypervolumes for seeds"):
+        aggregate_row({0: summary("nas-ga", 0.6, 0.5)}, "ACDC", ["a"], {0: 0.1, 1: 0.2})
+
+
+def test_table3_averages_replicates_per_patient():
+    from mednas.report.tables import mean_over_seeds
+
+    a = {"dice": {"p1": 0.8, "p2": 0.6}, "hd95": {"p1": 2.0, "p2": 4.0}}
+    b = {"dice": {"p1": 0.6, "p2": 0.7}, "hd95": {"p1": 4.0, "p2": 2.0}}
+    assert mean_over_seeds([a, b]) == {"dice": {"p1": pytest.approx(0.7), "p2": pytest.approx(0.65)},
+                                       "hd95": {"p1": 3.0, "p2": 3.0}}
+    with pytest.raises(DataError, match="different test patients"):
+        mean_over_seeds([a, {"dice": {"p1": 0.1}, "hd95": {"p1": 1.0}}])
+    rows = table3_rows({"nas-ga": mean_over_seeds([a, b]), "unet": a}, "nas-ga", None, n_seeds={"nas-ga": 2, "unet": 1})
+    assert rows[0]["n_seeds"] == "1 vs 2" and rows[0]["reference_mean"] == pytest.approx(67.5)
+
+
 # --- Table III --------------------------------------------------------------------------------
 
 def test_best_searched_uses_validation_not_test():
-    summaries = {"nas-ga": summary("nas-ga", 0.9, 0.5), "nas-random": summary("nas-random", 0.5, 0.6),
-                 "unet": summary("unet", 0.95, 0.99)}
+    summaries = {"nas-ga": {0: summary("nas-ga", 0.9, 0.5)}, "nas-random": {0: summary("nas-random", 0.5, 0.6)},
+                 "unet": {0: summary("unet", 0.95, 0.99)}}
     assert best_searched(summaries) == "nas-random"
     with pytest.raises(DataError, match="search.strategies"):
         best_searched({"unet": summaries["unet"]})
+    # over replicates: the mean validation Dice (ga 0.5 and 0.9: 0.7 beats random's 0.6)
+    summaries["nas-ga"][1] = summary("nas-ga", 0.1, 0.9)
+    assert best_searched(summaries) == "nas-ga"
 
 
 def test_table3_rows_on_hand_made_patients():
@@ -299,7 +365,7 @@ def test_missing_validation_dice_and_unknown_strategies_are_errors():
     """Formerly: the best searched model fell back to name order, an unknown strategy was 'Evolutionary'."""
     from mednas.report.tables import model_method
 
-    summaries = {"nas-ga": {"final_val": {"dice_mean": 0.8}}, "nas-random": {"final_val": {}}}
+    summaries = {"nas-ga": {0: {"final_val": {"dice_mean": 0.8}}}, "nas-random": {0: {"final_val": {}}}}
     with pytest.raises(DataError, match=r"\['nas-random'\] hold none"):
         best_searched(summaries)
     assert model_method("nas-random") == ("NAS (random)", "Random search")

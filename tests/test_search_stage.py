@@ -39,56 +39,56 @@ def test_search_rule_killed_then_resumed(tmp_path):
     res = snakemake(tmp_path, "results/mini/supernet/supernet.pt", "results/mini/latency/lut.csv",
                     "--configfile", str(cfg))
     assert res.returncode == 0, res.stderr[-3000:]
-    target = "results/mini/search/random/chosen.json"
-    live = tmp_path / "results/mini/search/random/.work/archive.csv"
+    target = "results/mini/search/random/seed0/chosen.json"
+    live = tmp_path / "results/mini/search/random/seed0/.work/archive.csv"
     snakemake_killed_when(tmp_path, lambda: live.exists() and live.read_text().count("\n") >= 7, target,
                           "--configfile", str(cfg))
     done_before = len(rows(live))
     assert done_before >= 6 and not (tmp_path / target).exists()
     snakemake(tmp_path, "--configfile", str(cfg), "--unlock")
-    res = snakemake(tmp_path, target, "results/mini/search/moead_sa/chosen.json",
-                    "results/mini/search/surrogate/chosen.json", "--configfile", str(cfg))
+    res = snakemake(tmp_path, target, "results/mini/search/moead_sa/seed0/chosen.json",
+                    "results/mini/search/surrogate/seed0/chosen.json", "--configfile", str(cfg))
     assert res.returncode == 0, res.stderr[-3000:]
-    log = (tmp_path / "logs/mini/search_random.log").read_text()
+    log = (tmp_path / "logs/mini/search_random_seed0.log").read_text()
     assert f"{done_before} candidates from an earlier run" in log
     out = tmp_path / "results/mini/search"
     for strategy in ("random", "moead_sa", "surrogate"):
-        archive = rows(out / strategy / "archive.csv")
+        archive = rows(out / strategy / "seed0" / "archive.csv")
         keys = [r["key"] for r in archive]
         # random and surrogate spend the budget; MOEA/D may stop at its generation cap on a space this small
         assert len(keys) == len(set(keys)) and (len(keys) >= 20 if strategy == "moead_sa" else len(keys) == 40)
-        cost = json.loads((out / strategy / "cost.json").read_text())
+        cost = json.loads((out / strategy / "seed0" / "cost.json").read_text())
         assert cost["candidates"] == len(archive) and cost["device"] == "cpu" and cost["gpu_hours"] is None
         assert (cost["score_image_size"], cost["cost_image_size"]) == (16, 32)
-        chosen = json.loads((out / strategy / "chosen.json").read_text())
-        assert ("warning" in chosen) == ("close to chance" in (tmp_path / f"logs/mini/search_{strategy}.log").read_text())
+        chosen = json.loads((out / strategy / "seed0" / "chosen.json").read_text())
+        assert ("warning" in chosen) == ("close to chance" in (tmp_path / f"logs/mini/search_{strategy}_seed0.log").read_text())
         assert chosen["rule"] == "best_dice" and chosen["key"] in keys
         assert float(chosen["record"]["dice_mean"]) == max(float(r["dice_mean"]) for r in archive)
-        pareto = rows(out / strategy / "pareto.csv")
+        pareto = rows(out / strategy / "seed0" / "pareto.csv")
         assert {"obj_dice", "obj_hd95", "obj_latency"} <= set(pareto[0]) and set(r["key"] for r in pareto) <= set(keys)
-        hv = [float(r["hypervolume"]) for r in rows(out / strategy / "hypervolume.csv")]
+        hv = [float(r["hypervolume"]) for r in rows(out / strategy / "seed0" / "hypervolume.csv")]
         front = np.array([[float(r[f"obj_{o}"]) for o in ("dice", "hd95", "latency")] for r in pareto])
         assert hv == sorted(hv) and hv[-1] == pytest.approx(hypervolume(front))  # the last generation's: the written front's
-        assert not (out / strategy / ".work").exists()
-        assert mednas(tmp_path, "audit", f"results/mini/search/{strategy}/chosen.json").returncode == 0
-    cost = json.loads((out / "random" / "cost.json").read_text())
+        assert not (out / strategy / "seed0" / ".work").exists()
+        assert mednas(tmp_path, "audit", f"results/mini/search/{strategy}/seed0/chosen.json").returncode == 0
+    cost = json.loads((out / "random" / "seed0" / "cost.json").read_text())
     assert cost["from_earlier_run"] == done_before and cost["evaluated_this_run"] == 40 - done_before
-    assert sum(r["phase"] == "sa" for r in rows(out / "moead_sa" / "archive.csv")) == 4
+    assert sum(r["phase"] == "sa" for r in rows(out / "moead_sa" / "seed0" / "archive.csv")) == 4
     # surrogate: 5 initial, then 5 pre-screened true evaluations per generation, its predictor scored out of sample
-    phases = [r["phase"] for r in rows(out / "surrogate" / "archive.csv")]
+    phases = [r["phase"] for r in rows(out / "surrogate" / "seed0" / "archive.csv")]
     assert phases.count("init") == 5 and phases.count("surrogate") == 35
-    info = json.loads((out / "surrogate" / "chosen.json").read_text())["strategy_info"]
+    info = json.loads((out / "surrogate" / "seed0" / "chosen.json").read_text())["strategy_info"]
     evaluated = [g["evaluated"] for g in info["per_generation"]]
     assert info["predictor"] == "ranknet" and sum(evaluated) == 35 and all(1 <= e <= 5 for e in evaluated)
-    rec = json.loads((out / "random" / "archive.csv.prov.json").read_text())
+    rec = json.loads((out / "random" / "seed0" / "archive.csv.prov.json").read_text())
     assert rec["rule"] == "search" and rec["config"]["search"]["population"] == 5
     # the resumed archive equals an uninterrupted search, key by key and value by value
-    resumed = {r["key"]: r for r in rows(out / "random" / "archive.csv")}
+    resumed = {r["key"]: r for r in rows(out / "random" / "seed0" / "archive.csv")}
     for name in ("archive.csv", "chosen.json"):
-        (out / "random" / name).unlink()
+        (out / "random" / "seed0" / name).unlink()
     res = snakemake(tmp_path, target, "--configfile", str(cfg))
     assert res.returncode == 0, res.stderr[-3000:]
-    fresh = {r["key"]: r for r in rows(out / "random" / "archive.csv")}
+    fresh = {r["key"]: r for r in rows(out / "random" / "seed0" / "archive.csv")}
     assert list(fresh) == list(resumed)
     timing = {"eval_seconds"}
     for key, row in fresh.items():

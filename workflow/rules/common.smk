@@ -68,6 +68,32 @@ def models(exp):
     return [f"nas-{s}" for s in strategies(exp)] + list(EXPERIMENTS[exp]["retrain"]["baselines"])
 
 
+def seeds(exp):
+    """A segmentation experiment's replicates (config key seeds)."""
+    return list(EXPERIMENTS[exp]["seeds"])
+
+
+def replicate_search(wildcards):
+    """The search settings of replicate {seed}: the search seed is search.seed + replicate."""
+    search = EXPERIMENTS[wildcards.exp]["search"]
+    return {**search, "seed": int(search["seed"]) + int(wildcards.seed)}
+
+
+def replicate_seed(wildcards):
+    """The training seed of replicate {seed}: seed + replicate."""
+    return int(EXPERIMENTS[wildcards.exp]["seed"]) + int(wildcards.seed)
+
+
+def model_runs(exp, name):
+    """``{model: [results/<exp>/models/<model>/seed<s>/<name> for every replicate]}``."""
+    return {m: [f"results/{exp}/models/{m}/seed{k}/{name}" for k in seeds(exp)] for m in models(exp)}
+
+
+def first_runs(exp, name):
+    """Each model's file ``name`` of the first replicate (the figures show one run)."""
+    return [paths[0] for paths in model_runs(exp, name).values()]
+
+
 def with_prov(**outputs):
     """Named outputs plus one provenance sidecar per output (Snakemake tracks both)."""
     named = dict(outputs)
@@ -137,7 +163,7 @@ def retrain_inputs(wildcards):
         "val": f"results/{wildcards.exp}/data/val.npz",
     }
     if wildcards.model.startswith("nas-"):
-        inputs["chosen"] = f"results/{wildcards.exp}/search/{wildcards.model[4:]}/chosen.json"
+        inputs["chosen"] = f"results/{wildcards.exp}/search/{wildcards.model[4:]}/seed{wildcards.seed}/chosen.json"
     elif wildcards.model not in EXPERIMENTS[wildcards.exp]["retrain"]["baselines"]:
         raise ValueError(f"model '{wildcards.model}' is not in config key retrain.baselines of experiment "
                          f"'{wildcards.exp}'")
@@ -145,14 +171,14 @@ def retrain_inputs(wildcards):
 
 
 def evaluate_inputs(wildcards):
-    """The model, the test split, and for a searched model its search cost (for GPU days)."""
+    """The model, the test split, and for a searched model its replicate's search cost (for GPU days)."""
     inputs = {
-        "model": f"results/{wildcards.exp}/models/{wildcards.model}/model.pt",
+        "model": f"results/{wildcards.exp}/models/{wildcards.model}/seed{wildcards.seed}/model.pt",
         "test": f"results/{wildcards.exp}/data/test.npz",
         "data": f"results/{wildcards.exp}/data/data.json",
     }
     if wildcards.model.startswith("nas-"):
-        inputs["cost"] = f"results/{wildcards.exp}/search/{wildcards.model[4:]}/cost.json"
+        inputs["cost"] = f"results/{wildcards.exp}/search/{wildcards.model[4:]}/seed{wildcards.seed}/cost.json"
     return inputs
 
 
@@ -206,11 +232,11 @@ def cls_models(exp):
 
 def classification_outputs(exp):
     """Everything `rule all` builds for a classification experiment."""
-    base, seeds = f"results/{exp}", EXPERIMENTS[exp]["classify"]["seeds"]
+    base, cls_seeds = f"results/{exp}", EXPERIMENTS[exp]["classify"]["seeds"]
     out = [f"{base}/config.yaml"]
     out += [f"{base}/search/{s}/{n}" for s in strategies(exp)
             for n in ("archive.csv", "pareto.csv", "hypervolume.csv", "chosen.json", "cost.json")]
-    out += [f"{base}/models/{m}/seed{k}/metrics.json" for m in cls_models(exp) for k in seeds]
+    out += [f"{base}/models/{m}/seed{k}/metrics.json" for m in cls_models(exp) for k in cls_seeds]
     out += [f"{base}/{n}" for n in CLASSIFICATION_TABLES[EXPERIMENTS[exp]["classify"]["tables"]]]
     return out
 
@@ -227,6 +253,10 @@ CLASSIFICATION_TABLES = {
 # new label set reruns them); every baseline and input size checked.
 DATASET_NAME, LABELS, DOMAIN_NAMES = {}, {}, {}
 for _exp, _cfg in EXPERIMENTS.items():
+    if _cfg["task"] != "segmentation" and _cfg["seeds"] != [0]:
+        raise ValueError(f"experiment '{_exp}': config key seeds (replicates) applies to segmentation experiments; "
+                         f"task {_cfg['task']} does not read it"
+                         + (" (its retraining seeds are classify.seeds)" if _cfg["task"] == "classification" else ""))
     if _cfg["task"] == "mixsearch":
         DOMAIN_NAMES[_exp] = check_mixsearch(_cfg, workflow.basedir)  # mixsearch.smk
         continue
@@ -270,10 +300,11 @@ def experiment_outputs(exp):
     if EXPERIMENTS[exp]["search"]["evaluator"] == "inherit":  # the only evaluator that reads it
         out += [f"{base}/supernet/{n}" for n in ("supernet.pt", "curve.csv")]
     out += [f"{base}/latency/{n}" for n in ("lut.csv", "lut_check.csv", "lut_check.json", "lut_check.png")]
-    out += [f"{base}/search/{s}/{n}" for s in strategies(exp)
+    out += [f"{base}/search/{s}/seed{k}/{n}" for s in strategies(exp) for k in seeds(exp)
             for n in ("archive.csv", "pareto.csv", "hypervolume.csv", "chosen.json", "cost.json")]
-    out += [f"{base}/models/{m}/{n}" for m in models(exp) for n in ("per_case.csv", "summary.json")]
-    out += [f"{base}/{n}" for n in ("table2.csv", "table3.csv")]
+    out += [f"{base}/models/{m}/seed{k}/{n}" for m in models(exp) for k in seeds(exp)
+            for n in ("per_case.csv", "summary.json")]
+    out += [f"{base}/{n}" for n in ("table2.csv", "table2_runs.csv", "table3.csv")]
     out += [f"{base}/fig_{n}" for n in ("pareto.png", "correlation.png", "correlation.csv", "curves.png",
                                         "overlays.png")]
     return out

@@ -6,15 +6,20 @@ rule tables:
     input:
         # the paper's tables, where the experiment names them (null: measured rows only)
         unpack(paper_tables),
-        summaries=lambda wc: [f"results/{wc.exp}/models/{m}/summary.json" for m in models(wc.exp)],
-        per_case=lambda wc: [f"results/{wc.exp}/models/{m}/per_case.csv" for m in models(wc.exp)],
+        summaries=lambda wc: [p for ps in model_runs(wc.exp, "summary.json").values() for p in ps],
+        per_case=lambda wc: [p for ps in model_runs(wc.exp, "per_case.csv").values() for p in ps],
+        hypervolumes=lambda wc: [f"results/{wc.exp}/search/{s}/seed{k}/hypervolume.csv" for s in strategies(wc.exp)
+                                 for k in seeds(wc.exp)],
     output:
         **with_prov(
             table2=report("results/{exp}/table2.csv", caption="../report/table2.rst", category="Tables"),
+            table2_runs="results/{exp}/table2_runs.csv",
             table3=report("results/{exp}/table3.csv", caption="../report/table3.rst", category="Tables"),
         ),
     params:
         models=lambda wc: models(wc.exp),
+        strategies=lambda wc: strategies(wc.exp),
+        seeds=lambda wc: seeds(wc.exp),
         dataset=lambda wc: DATASET_NAME[wc.exp],
         alpha=setting("report", "alpha"),
     log:
@@ -26,11 +31,13 @@ rule tables:
 
 
 rule figures:
+    # One run per model and strategy: the first replicate's (config key seeds).
     input:
-        archives=lambda wc: [f"results/{wc.exp}/search/{s}/archive.csv" for s in strategies(wc.exp)],
-        summaries=lambda wc: [f"results/{wc.exp}/models/{m}/summary.json" for m in models(wc.exp)],
-        curves=lambda wc: [f"results/{wc.exp}/models/{m}/curve.csv" for m in models(wc.exp)],
-        models=lambda wc: [f"results/{wc.exp}/models/{m}/model.pt" for m in models(wc.exp)],
+        archives=lambda wc: [f"results/{wc.exp}/search/{s}/seed{seeds(wc.exp)[0]}/archive.csv"
+                             for s in strategies(wc.exp)],
+        summaries=lambda wc: first_runs(wc.exp, "summary.json"),
+        curves=lambda wc: first_runs(wc.exp, "curve.csv"),
+        models=lambda wc: first_runs(wc.exp, "model.pt"),
         test="results/{exp}/data/test.npz",
     output:
         **with_prov(

@@ -1,4 +1,4 @@
-"""Rule tables: CardiacNAS Table II and III, measured rows and the paper's."""
+"""Rule tables: CardiacNAS Table II (over replicates, and per replicate) and III, measured rows and the paper's."""
 
 import _checkout  # noqa: F401  (first: this checkout's mednas, see _checkout.py)
 from mednas.device import describe_device
@@ -9,7 +9,10 @@ from mednas.steplog import setup_step_logging
 log = setup_step_logging(snakemake.log[0])
 p = snakemake.params
 inp = snakemake.input
-with snakemake_step(snakemake, config_keys=["report", "retrain", "search"], seed=None, device=describe_device("cpu")):
-    run_tables(dict(zip(p.models, inp.summaries)), dict(zip(p.models, inp.per_case)), inp.get("paper_table2"),
-               inp.get("paper_table3"), p.dataset, {"table2": snakemake.output.table2, "table3": snakemake.output.table3},
-               float(p.alpha))
+with snakemake_step(snakemake, config_keys=["report", "retrain", "search", "seeds"], seed=None,
+                    device=describe_device("cpu")):
+    n = len(p.seeds)
+    per_seed = lambda files, names: {name: files[i * n:(i + 1) * n] for i, name in enumerate(names)}
+    run_tables(per_seed(inp.summaries, p.models), per_seed(inp.per_case, p.models), p.seeds,
+               per_seed(inp.hypervolumes, p.strategies), inp.get("paper_table2"), inp.get("paper_table3"), p.dataset,
+               {k: snakemake.output[k] for k in ("table2", "table2_runs", "table3")}, float(p.alpha))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,8 @@ from mednas.data.slices import load_slices
 from mednas.errors import DataError
 from mednas.evaluate.testset import per_patient
 from mednas.report import figures
-from mednas.report.tables import TABLE3_COLUMNS, best_searched, table2_rows, table3_rows
+from mednas.report.tables import (TABLE3_COLUMNS, best_searched, mean_over_seeds, runs_columns, table2_rows,
+                                  table3_rows)
 from mednas.train.retrain import load_model
 from mednas.train.validation import predict_slices
 
@@ -36,20 +37,38 @@ def _per_patient(path: str | Path) -> dict[str, dict[str, float]]:
     return {m: per_patient(rows, m) for m in ("dice", "hd95")}
 
 
-def run_tables(summary_paths: Mapping[str, str], per_case_paths: Mapping[str, str], paper_table2: str | None,
+def final_hypervolume(path: str | Path) -> float:
+    """The last generation's hypervolume in a search's ``hypervolume.csv``."""
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows:
+        raise DataError(f"{path}: holds no generation")
+    return float(rows[-1]["hypervolume"])
+
+
+def run_tables(summary_paths: Mapping[str, Sequence[str]], per_case_paths: Mapping[str, Sequence[str]],
+               seeds: Sequence[int], hypervolume_paths: Mapping[str, Sequence[str]], paper_table2: str | None,
                paper_table3: str | None, dataset: str, outputs: Mapping[str, str],
                alpha: float = 0.05) -> dict[str, Any]:
-    """Write ``table2.csv`` (measured rows, then the paper's where given) and ``table3.csv`` (paired
-    tests) together."""
-    summaries = {m: _read_json(p) for m, p in summary_paths.items()}
-    rows2, columns2 = table2_rows(summaries, summary_paths, dataset, paper_table2)
-    best = best_searched(summaries)
-    rows3 = table3_rows({m: _per_patient(p) for m, p in per_case_paths.items()}, best, paper_table3, alpha)
-    with atomic_outputs([outputs["table2"], outputs["table3"]]) as (t2, t3):
+    """Write ``table2.csv`` (one row per model over its replicates, then the paper's rows where
+    given), ``table2_runs.csv`` (one row per model and replicate) and ``table3.csv`` (paired tests
+    on per-patient scores averaged over replicates) together. Every ``*_paths[name]`` lists one
+    file per seed of ``seeds``, in that order."""
+    for name, paths in (*summary_paths.items(), *per_case_paths.items(), *hypervolume_paths.items()):
+        if len(paths) != len(seeds):
+            raise DataError(f"{name}: {len(paths)} files for {len(seeds)} seeds {list(seeds)}")
+    runs = {m: {k: _read_json(p) for k, p in zip(seeds, paths)} for m, paths in summary_paths.items()}
+    final_hv = {s: {k: final_hypervolume(p) for k, p in zip(seeds, paths)} for s, paths in hypervolume_paths.items()}
+    rows2, per_run, columns2 = table2_rows(runs, summary_paths, dataset, paper_table2, final_hv)
+    best = best_searched(runs)
+    per_patient = {m: mean_over_seeds([_per_patient(p) for p in paths]) for m, paths in per_case_paths.items()}
+    rows3 = table3_rows(per_patient, best, paper_table3, alpha, {m: len(paths) for m, paths in per_case_paths.items()})
+    with atomic_outputs([outputs["table2"], outputs["table2_runs"], outputs["table3"]]) as (t2, t2r, t3):
         write_rows(t2, rows2, columns2)
+        write_rows(t2r, per_run, runs_columns(columns2))
         write_rows(t3, rows3, TABLE3_COLUMNS)
-    log.info("table2: %d measured + %d paper rows; table3 against %s", len(summaries), len(rows2) - len(summaries),
-             best)
+    log.info("table2: %d measured rows over %d seed(s) + %d paper rows; table3 against %s", len(runs), len(seeds),
+             len(rows2) - len(runs), best)
     return {"best_searched": best}
 
 

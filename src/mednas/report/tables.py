@@ -2,7 +2,14 @@
 
 Measured and reported rows share the paper's columns but never a row: a reported number is
 copied from ``config/paper/*.csv`` unchanged and marked ``source=paper``; a measured number
-comes from a ``summary.json`` of this run and is marked ``source=measured``.
+comes from ``summary.json`` files of this run and is marked ``source=measured``.
+
+A model runs once per replicate (config key ``seeds``). Table II holds one measured row per
+model: the mean over its replicates in the paper's columns, the sample SD beside them
+(``<column>_sd``), every replicate's average Dice, and for a searched model the replicate
+whose search reached the median final hypervolume (MoSegNAS reports the median of 5 runs).
+``table2_runs.csv`` holds one row per model and replicate. Table III compares per-patient
+scores averaged over the replicates.
 
 Per-structure columns are named for the data set's labels (``dsc_<label>``, ``hd95_<label>``);
 a paper table, where given, must report the same structures (CardiacNAS's MYO, RV, LV map from
@@ -18,6 +25,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from mednas.errors import DataError
 from mednas.models.registry import BASELINES
 from mednas.report.stats import holm, paired_tests
@@ -29,12 +38,12 @@ TABLE2_TAIL_COLUMNS = ("params_m", "gflops", "gpu_days", "source", "dataset", "d
 # paper's column holds, GMACs at the paper's input size (evaluate.paper_image_size; CardiacNAS: 224);
 # gflops_2xmacs_at_input is 2 x MACs at this run's input size; costs per stage in device hours,
 # each with the device it ran on; `gpu_days` is the search cost in the paper's definition.
-TABLE2_EXTRA_COLUMNS = ("model", "input_size", "gflops_2xmacs_at_input", "latency_ms", "search_device_hours",
+TABLE2_EXTRA_COLUMNS = ("model", "seeds", "dsc_avg_per_seed", "median_hv_seed", "input_size", "gflops_2xmacs_at_input", "latency_ms", "search_device_hours",
                         "search_device", "retrain_device_hours", "retrain_gpu_days", "retrain_device",
                         "evaluate_device_hours", "evaluate_device", "test_patients", "distance_convention")
 
 TABLE3_PAPER_COLUMNS = ("method", "dsc_avg", "t_statistic", "p_value", "significance", "source", "reference")
-TABLE3_COLUMNS = ("method", "model", "reference_model", "metric", "n_patients", "model_mean", "reference_mean",
+TABLE3_COLUMNS = ("method", "model", "reference_model", "metric", "n_patients", "n_seeds", "model_mean", "reference_mean",
                   "mean_difference", "t_statistic", "t_p_value", "t_p_holm", "significant", "alpha", "cohens_dz",
                   "wilcoxon_statistic", "wilcoxon_p_value", "rank_biserial", "note", "source", "reference")
 
@@ -69,13 +78,20 @@ def table2_columns(structures: Sequence[str], paper_path: str | Path | None = No
                             f"{slugs}: a paper's rows belong only beside the same structures (config key "
                             "report.paper_table2; null for none)")
         slugs = paper
-    return (*TABLE2_LEAD_COLUMNS, *(f"dsc_{s}" for s in slugs), "dsc_avg", *(f"hd95_{s}" for s in slugs),
-            "hd95_avg", *TABLE2_TAIL_COLUMNS, *TABLE2_EXTRA_COLUMNS)
+    metrics = (*(f"dsc_{s}" for s in slugs), "dsc_avg", *(f"hd95_{s}" for s in slugs), "hd95_avg")
+    return (*TABLE2_LEAD_COLUMNS, *metrics, *TABLE2_TAIL_COLUMNS, TABLE2_EXTRA_COLUMNS[0],
+            *(f"{c}_sd" for c in (*metrics, "params_m")), *TABLE2_EXTRA_COLUMNS[1:])
 
 
 def paper_columns_of(columns: Sequence[str]) -> tuple[str, ...]:
-    """The columns a paper's Table II file holds: all but this run's extras."""
-    return tuple(c for c in columns if c not in TABLE2_EXTRA_COLUMNS)
+    """The columns a paper's Table II file holds: all but this run's extras and spreads."""
+    return tuple(c for c in columns if c not in TABLE2_EXTRA_COLUMNS and not c.endswith("_sd"))
+
+
+def runs_columns(columns: Sequence[str]) -> tuple[str, ...]:
+    """``table2_runs.csv``'s columns: Table II's without the spreads, with the replicate's seed."""
+    return tuple(c for c in columns if not c.endswith("_sd") and c not in ("seeds", "dsc_avg_per_seed",
+                                                                           "median_hv_seed")) + ("seed",)
 
 
 def read_paper_rows(path: str | Path, columns: Sequence[str]) -> list[dict[str, str]]:
@@ -117,59 +133,144 @@ def _sig(value: float | None, digits: int) -> float | str:
     return "" if value is None else float(f"{float(value):.{digits}g}")
 
 
-def measured_row(summary: Mapping[str, Any], dataset: str, reference: str) -> dict[str, Any]:
-    """One Table II row from an evaluate ``summary.json``: Dice in %, HD95 in the data's unit."""
-    method, mode = model_method(summary["model"])
-    row: dict[str, Any] = {"method": method, "mode": mode}
+def run_values(summary: Mapping[str, Any]) -> dict[str, float | None]:
+    """A run's numbers in Table II's columns and units (Dice in %, HD95 in the data's unit)."""
+    values: dict[str, float | None] = {}
     for name in summary["structures"]:
-        row[f"dsc_{column_slug(name)}"] = _r(100 * summary[f"dice_{name}"], 2)
-    row["dsc_avg"] = _r(100 * summary["dice_mean"], 2)
+        values[f"dsc_{column_slug(name)}"] = 100 * float(summary[f"dice_{name}"])
+    values["dsc_avg"] = 100 * float(summary["dice_mean"])
     for name in summary["structures"]:
-        row[f"hd95_{column_slug(name)}"] = _r(summary[f"hd95_{name}"], 2)
-    row["hd95_avg"] = _r(summary["hd95_mean"], 2)
-    row |= {
-        "params_m": _r(summary["params"] / 1e6, 4), "gflops": _r(summary["gmacs_at_paper_size"], 4),
-        "gpu_days": _sig(summary["search_gpu_days"], 4), "source": "measured", "dataset": dataset,
-        "distance_unit": summary["distance_unit"], "reference": reference, "model": summary["model"],
-        "input_size": f"{summary['image_size']}x{summary['image_size']}",
-        "gflops_2xmacs_at_input": _r(summary["gflops"], 4), "latency_ms": _r(summary["latency_ms"], 3),
-        "search_device_hours": _sig(summary["search_device_hours"], 4), "search_device": summary["search_device"] or "",
-        "retrain_device_hours": _sig(summary["retrain_device_hours"], 4),
-        "retrain_gpu_days": _sig(summary["retrain_gpu_days"], 4), "retrain_device": summary["retrain_device"],
-        "evaluate_device_hours": _sig(summary["evaluate_device_hours"], 4),
-        "evaluate_device": summary["evaluate_device"], "test_patients": len(summary["test_patients"]),
-        "distance_convention": summary["distance_convention"],
+        values[f"hd95_{column_slug(name)}"] = float(summary[f"hd95_{name}"])
+    values["hd95_avg"] = float(summary["hd95_mean"])
+    values |= {
+        "params_m": summary["params"] / 1e6, "gflops": summary["gmacs_at_paper_size"],
+        "gpu_days": summary["search_gpu_days"], "gflops_2xmacs_at_input": summary["gflops"],
+        "latency_ms": summary["latency_ms"], "search_device_hours": summary["search_device_hours"],
+        "retrain_device_hours": summary["retrain_device_hours"], "retrain_gpu_days": summary["retrain_gpu_days"],
+        "evaluate_device_hours": summary["evaluate_device_hours"],
     }
+    return values
+
+
+# Rounding per column: metrics and sizes to fixed decimals, costs to significant digits (device
+# days of a CPU demo are tiny, a paper's are not).
+_DIGITS = {"params_m": 4, "gflops": 4, "gflops_2xmacs_at_input": 4, "latency_ms": 3}
+_COSTS = ("gpu_days", "search_device_hours", "retrain_device_hours", "retrain_gpu_days", "evaluate_device_hours")
+
+
+def _fmt(column: str, value: float | None) -> float | str:
+    if column in _COSTS:
+        return _sig(value, 4)
+    return _r(value, _DIGITS.get(column, 2))
+
+
+def _labels(summary: Mapping[str, Any], dataset: str) -> dict[str, Any]:
+    """A run's descriptive (non-numeric) columns."""
+    method, mode = model_method(summary["model"])
+    return {"method": method, "mode": mode, "source": "measured", "dataset": dataset,
+            "distance_unit": summary["distance_unit"], "model": summary["model"],
+            "input_size": f"{summary['image_size']}x{summary['image_size']}",
+            "search_device": summary["search_device"] or "", "retrain_device": summary["retrain_device"],
+            "evaluate_device": summary["evaluate_device"], "test_patients": len(summary["test_patients"]),
+            "distance_convention": summary["distance_convention"]}
+
+
+def measured_row(summary: Mapping[str, Any], dataset: str, reference: str) -> dict[str, Any]:
+    """One run's row (``table2_runs.csv``) from an evaluate ``summary.json``."""
+    row = _labels(summary, dataset) | {"reference": reference}
+    return row | {c: _fmt(c, v) for c, v in run_values(summary).items()}
+
+
+def median_run(final_hv: Mapping[int, float]) -> int:
+    """The replicate whose final hypervolume is the median (the lower median for an even count;
+    ties broken by the smaller seed)."""
+    if not final_hv:
+        raise DataError("no hypervolume to pick the median run by")
+    ranked = sorted(final_hv, key=lambda k: (final_hv[k], k))
+    return ranked[(len(ranked) - 1) // 2]
+
+
+def aggregate_row(runs: Mapping[int, Mapping[str, Any]], dataset: str, references: Sequence[str],
+                  final_hv: Mapping[int, float] | None = None) -> dict[str, Any]:
+    """Table II's row of one model over its replicates ``{seed: summary}``: the mean in the paper's
+    columns, the sample SD in ``<column>_sd`` (empty for one replicate), each replicate's average
+    Dice, and for a searched model the median run by final hypervolume (``final_hv``)."""
+    if not runs:
+        raise DataError("a Table II row needs at least one run")
+    seeds = sorted(runs)
+    labels = [_labels(runs[k], dataset) for k in seeds]
+    models = {lab["model"] for lab in labels}
+    if len(models) != 1:
+        raise DataError(f"one Table II row cannot hold several models: {sorted(models)}")
+    for key in ("distance_unit", "input_size", "test_patients", "distance_convention"):
+        seen = {str(lab[key]) for lab in labels}
+        if len(seen) > 1:
+            raise DataError(f"{models.pop()}: its replicates differ in {key} ({sorted(seen)}): they are not one "
+                            "experiment (re-run them on the same data)")
+    row: dict[str, Any] = dict(labels[0])
+    for key in ("search_device", "retrain_device", "evaluate_device"):  # a replicate may have run elsewhere
+        row[key] = " / ".join(dict.fromkeys(lab[key] for lab in labels if lab[key]))
+    values = [run_values(runs[k]) for k in seeds]
+    for column in values[0]:
+        xs = [v[column] for v in values]
+        if any(x is None for x in xs):
+            if not all(x is None for x in xs):
+                raise DataError(f"{row['model']}: {column} is known for some replicates only")
+            row[column] = ""
+            continue
+        row[column] = _fmt(column, float(np.mean(xs)))
+        row[f"{column}_sd"] = _fmt(column, float(np.std(xs, ddof=1))) if len(xs) > 1 else ""
+    row["seeds"] = " ".join(map(str, seeds))
+    row["dsc_avg_per_seed"] = " ".join(f"{v['dsc_avg']:.2f}" for v in values)
+    if final_hv is not None:
+        if sorted(final_hv) != seeds:
+            raise DataError(f"{row['model']}: hypervolumes for seeds {sorted(final_hv)}, runs for {seeds}")
+        row["median_hv_seed"] = median_run(final_hv)
+    row["reference"] = " ".join(map(str, references))
     return row
 
 
-def table2_rows(summaries: Mapping[str, Mapping[str, Any]], summary_paths: Mapping[str, str], dataset: str,
-                paper_path: str | Path | None) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
-    """Measured rows (in the order given), then the paper's rows unchanged (none without a paper
-    table); and the table's columns."""
-    structures = {tuple(s["structures"]) for s in summaries.values()}
+def table2_rows(runs: Mapping[str, Mapping[int, Mapping[str, Any]]], summary_paths: Mapping[str, Sequence[str]],
+                dataset: str, paper_path: str | Path | None,
+                final_hv: Mapping[str, Mapping[int, float]] | None = None,
+                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], tuple[str, ...]]:
+    """Table II's measured rows (one per model, in the order given, over its replicates
+    ``runs[model][seed]``), then the paper's rows unchanged (none without a paper table); the
+    per-replicate rows of ``table2_runs.csv``; and Table II's columns. ``final_hv[strategy][seed]``
+    names the median run of each searched model."""
+    structures = {tuple(s["structures"]) for by_seed in runs.values() for s in by_seed.values()}
     if len(structures) != 1:
         raise DataError(f"the models were evaluated on different label sets: {sorted(structures)}")
     columns = table2_columns(structures.pop(), paper_path)
-    rows = [measured_row(s, dataset, str(summary_paths[m])) for m, s in summaries.items()]
+    final_hv = final_hv or {}
+    rows, per_run = [], []
+    for model, by_seed in runs.items():
+        hv = final_hv.get(model[4:]) if model.startswith("nas-") else None
+        rows.append(aggregate_row(by_seed, dataset, summary_paths[model], hv))
+        for (seed, summary), path in zip(sorted(by_seed.items()), summary_paths[model]):
+            per_run.append(measured_row(summary, dataset, str(path)) | {"seed": seed})
     rows = [{c: r.get(c, "") for c in columns} for r in rows]  # the paper's structure order
+    run_cols = runs_columns(columns)
+    per_run = [{c: r.get(c, "") for c in run_cols} for r in per_run]
     if paper_path is None:
-        return rows, columns
+        return rows, per_run, columns
     paper = read_paper_rows(paper_path, paper_columns_of(columns))
-    return rows + [{**{c: "" for c in columns}, **r} for r in paper], columns
+    return rows + [{**{c: "" for c in columns}, **r} for r in paper], per_run, columns
 
 
-def best_searched(summaries: Mapping[str, Mapping[str, Any]]) -> str:
-    """The searched model with the highest validation Dice after retraining (the test set is not used to pick)."""
-    searched = [m for m in summaries if m.startswith("nas-")]
+def best_searched(runs: Mapping[str, Mapping[int, Mapping[str, Any]]]) -> str:
+    """The searched model with the highest validation Dice after retraining, averaged over its
+    replicates ``runs[model][seed]`` (the test set is not used to pick)."""
+    searched = [m for m in runs if m.startswith("nas-")]
     if not searched:
         raise DataError("table3 compares with the best searched model, but no nas-<strategy> model was evaluated "
                         "(config key search.strategies is empty)")
-    lacking = [m for m in searched if "dice_mean" not in (summaries[m].get("final_val") or {})]
+    lacking = [m for m in searched if any("dice_mean" not in (s.get("final_val") or {}) for s in runs[m].values())]
     if lacking:
         raise DataError(f"table3 picks the searched model by validation Dice, but the summaries of {lacking} "
                         "hold none (final_val.dice_mean): re-run their retrain and evaluate rules")
-    return max(searched, key=lambda m: (summaries[m]["final_val"]["dice_mean"], m))
+    mean_val = {m: float(np.mean([s["final_val"]["dice_mean"] for s in runs[m].values()])) for m in searched}
+    return max(searched, key=lambda m: (mean_val[m], m))
 
 
 def single_pair(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
@@ -182,11 +283,26 @@ def single_pair(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
             "note": f"{len(a)} test patient(s): paired tests need at least 2"}
 
 
+def mean_over_seeds(per_seed: Sequence[Mapping[str, Mapping[str, float]]]) -> dict[str, dict[str, float]]:
+    """``{metric: {patient: score}}`` averaged over replicates, which must score the same patients."""
+    if not per_seed:
+        raise DataError("no replicate to average")
+    out: dict[str, dict[str, float]] = {}
+    for metric in per_seed[0]:
+        patients = sorted(per_seed[0][metric])
+        if any(sorted(r[metric]) != patients for r in per_seed):
+            raise DataError("the replicates of a model were scored on different test patients")
+        out[metric] = {p: float(np.mean([r[metric][p] for r in per_seed])) for p in patients}
+    return out
+
+
 def table3_rows(per_patient: Mapping[str, Mapping[str, Mapping[str, float]]], reference_model: str,
-                paper_path: str | Path | None, alpha: float = 0.05) -> list[dict[str, Any]]:
+                paper_path: str | Path | None, alpha: float = 0.05,
+                n_seeds: Mapping[str, int] | None = None) -> list[dict[str, Any]]:
     """Paired tests of each model against ``reference_model`` on per-patient Dice (%) and HD95.
 
-    ``per_patient[model][metric][patient]``; metric ``dice`` (fraction) or ``hd95``. Per metric,
+    ``per_patient[model][metric][patient]`` (averaged over the model's ``n_seeds[model]``
+    replicates, see ``mean_over_seeds``); metric ``dice`` (fraction) or ``hd95``. Per metric,
     the t-tests' p-values of the models compared with the one reference are Holm-adjusted
     (``t_p_holm``); ``significant`` says whether that is below ``alpha``.
     """
@@ -205,12 +321,14 @@ def table3_rows(per_patient: Mapping[str, Mapping[str, Mapping[str, float]]], re
             rows.append({
                 "method": model_method(model)[0], "model": model, "reference_model": reference_model,
                 "metric": "dsc_avg" if metric == "dice" else "hd95_avg", "n_patients": res["n"],
+                "n_seeds": "" if n_seeds is None else f"{n_seeds[model]} vs {n_seeds[reference_model]}",
                 "model_mean": res["mean_a"], "reference_mean": res["mean_b"],
                 "mean_difference": res["mean_difference"], "t_statistic": res["t_statistic"],
                 "t_p_value": res["t_p_value"], "cohens_dz": res["cohens_dz"],
                 "wilcoxon_statistic": res["wilcoxon_statistic"], "wilcoxon_p_value": res["wilcoxon_p_value"],
                 "rank_biserial": res["rank_biserial"], "note": res["note"], "source": "measured",
-                "reference": "per_case.csv of both models, per-patient mean over volumes and structures",
+                "reference": "per_case.csv of both models, per-patient mean over replicates, volumes and "
+                             "structures",
                 "alpha": alpha,
             })
     for metric in ("dsc_avg", "hd95_avg"):
