@@ -9,7 +9,7 @@ import yaml
 
 from mednas.errors import ConfigError
 from mednas.experiments import deep_merge, experiment_configs
-from workflow_util import snakemake, write_config
+from workflow_util import REPO, snakemake, write_config
 
 
 def test_deep_merge_overrides_leaves_and_keeps_the_rest():
@@ -71,3 +71,20 @@ def test_two_experiments_in_one_config_run_as_their_own_jobs(tmp_path):
     bad = write_config(tmp_path, device="cpu", experiments={"fine": {"preprocess": {"imagesize": 48}}})
     res = snakemake(tmp_path, "-n", "--configfile", str(bad))
     assert res.returncode != 0 and "imagesize" in res.stdout + res.stderr
+
+
+def test_replicates_are_jobs_per_seed_and_only_for_segmentation(tmp_path):
+    """seeds: one search and one retraining per replicate and model, with their own seeds; adding a
+    seed to a config adds only its own jobs (the overlay config/replicates3.yaml names three)."""
+    cfg = write_config(tmp_path, device="cpu", seeds=[0, 3])
+    dry = snakemake(tmp_path, "-n", "-p", "--configfile", str(cfg))
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    for path in ("search/nsga2/seed0/chosen.json", "search/nsga2/seed3/chosen.json", "models/unet/seed3/model.pt",
+                 "models/nas-nsga2/seed0/summary.json", "table2_runs.csv"):
+        assert f"results/mini/{path}" in dry.stdout
+    assert "seed1" not in dry.stdout
+    assert yaml.safe_load((REPO / "config" / "replicates3.yaml").read_text()) == {"seeds": [0, 1, 2]}
+    # a classification or MixSearch experiment reads its own seed settings: seeds there is refused
+    bad = write_config(tmp_path, device="cpu", seeds=[0, 1], experiments={"cls": {"task": "classification"}})
+    res = snakemake(tmp_path, "-n", "--configfile", str(bad))
+    assert res.returncode != 0 and "seeds (replicates) applies to segmentation" in res.stdout + res.stderr
