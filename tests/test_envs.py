@@ -61,3 +61,18 @@ def test_ci_turns_an_unavailable_slurm_into_a_failure(monkeypatch):
     with pytest.raises(pytest.fail.Exception, match="MEDNAS_REQUIRE_SLURM=1 but no sbatch"):
         unavailable("no sbatch")
     assert f"{REQUIRE}=1 make test" in (REPO / ".ci" / "run").read_text()
+
+
+def test_conda_env_installs_medmnist_without_torchvision():
+    """Under --use-conda the classification rules import medmnist: Snakemake's post-deploy script
+    installs the Makefile's pin with --no-deps (its declared torchvision has no CPU build)."""
+    script = REPO / "envs" / "mednas.post-deploy.sh"
+    text = script.read_text()
+    assert text.startswith("#!/usr/bin/env bash") and "set -euo pipefail" in text
+    pin = re.search(r'pip install --quiet --no-deps "(medmnist==[0-9.]+)"', (REPO / "Makefile").read_text()).group(1)
+    assert f'python -m pip install --no-deps "{pin}"' in text
+    env = yaml.safe_load(ENV.read_text())
+    pip = [r.split("#")[0].strip() for r in next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))]
+    assert not any(_name(r) in ("torchvision", "medmnist") for r in pip if r)
+    # what medmnist imports at run time, declared ourselves
+    assert {"numpy", "pandas", "scikit-learn", "pillow", "tqdm", "torch"} <= {_name(r) for r in pip if r}
