@@ -172,3 +172,69 @@ def test_classification_dag_end_to_end_on_generated_medmnist(tmp_path):
     minutes = (out / "table4_search_minutes.csv").read_text()
     assert ",measured," in minutes and "MSTF-NAS (Ours),,paper,breastmnist,10" in minutes.replace('"', "")
     assert_audited(tmp_path, out / "table2_acc.csv")
+
+
+def test_objectives_table_rows_and_paper_rows(tmp_path):
+    """MSTF-NAS Table IX from hand-made runs: one row per construction (mean, SD over seeds), then the
+    paper's rows unchanged; its FLOPs stay in the paper's column, ours in flops_m_2xmacs."""
+    from mednas.report.classification import OBJECTIVES_COLUMNS, objectives_table
+
+    def run(seed, acc, auc):
+        return {"seed": seed, "test_acc": acc, "test_auc": auc, "params": 250_000, "flops": 3_000_000}
+
+    metrics = {"eq5-jacob_cov+synflow": [run(0, 0.8, 0.9), run(1, 0.7, 0.8)],
+               "flops_sum-synflow": [run(0, 0.6, 0.7)]}
+    paper = Path(__file__).resolve().parents[1] / "config" / "paper" / "mstf_table9_objectives.csv"
+    rows = objectives_table(metrics, "breastmnist", paper)
+    assert [r["source"] for r in rows] == ["measured"] * 2 + ["paper"] * 5
+    eq5, single = rows[0], rows[1]
+    assert (eq5["construction"], eq5["indicators"]) == ("eq5", "jacob_cov+synflow")
+    assert eq5["acc"] == 0.75 and eq5["acc_sd"] == pytest.approx(0.0707, abs=1e-4) and eq5["seeds"] == "0 1"
+    assert single["construction"] == "flops_sum" and single["acc_sd"] == "" and single["flops_m_2xmacs"] == 3.0
+    assert "FLOPs" in single["note"] and "flops_m" not in eq5 and "params_mb" not in eq5  # written empty
+    assert rows[-1]["variant"] == "MSTF-NAS (Ours)" and rows[-1]["acc"] == "0.850" and rows[-1]["flops_m"] == "14.62"
+    assert set(rows[0]) <= set(OBJECTIVES_COLUMNS)
+    with pytest.raises(DataError, match="unknown construction 'sum'"):
+        objectives_table({"sum-synflow": [run(0, 0.5, 0.5)]}, "breastmnist", None)
+    bad = tmp_path / "paper.csv"
+    bad.write_text(paper.read_text().replace(",paper", ",measured", 1))
+    with pytest.raises(DataError, match="not marked source=paper"):
+        objectives_table(metrics, "breastmnist", bad)
+
+
+@pytest.mark.slow
+def test_table9_target_runs_each_construction(tmp_path):
+    """Target table9_objectives.csv: NSGA-II once per objective construction, its pick retrained per seed,
+    and the experiment's own (Eq. 5) pick; an invalid construction stops the run before any job."""
+    from workflow_util import snakemake
+
+    data = tmp_path / "medmnist"
+    write_medmnist(data, "breastmnist")
+    cfg = yaml.safe_load(_cls_config(tmp_path, data).read_text())
+    exp = cfg["experiments"]["breast"]
+    exp["search"]["strategies"] = ["nsga2"]
+    exp["classify"] |= {"seeds": [0], "baselines": {},
+                        "objective_variants": [{"construction": "no_flops", "indicators": ["jacob_cov", "synflow"]},
+                                               {"construction": "flops_sum", "indicators": ["synflow"]}]}
+    path = tmp_path / "cls.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    res = snakemake(tmp_path, "results/breast/table9_objectives.csv", "--configfile", str(path), timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = tmp_path / "results" / "breast"
+    for variant, construction, indicators in (("no_flops-jacob_cov+synflow", "no_flops", ["jacob_cov", "synflow"]),
+                                              ("flops_sum-synflow", "flops_sum", ["synflow"])):
+        search = out / "ablation" / variant / "search" / "nsga2"
+        rec = json.loads((search / "chosen.json.prov.json").read_text())
+        assert rec["params"]["search"]["zerocost"]["construction"] == construction
+        assert rec["params"]["search"]["zerocost"]["indicators"] == indicators
+        archive = (search / "archive.csv").read_text().splitlines()[0].split(",")
+        assert set(indicators) <= set(archive) and (("jacob_cov" in archive) == ("jacob_cov" in indicators))
+    lines = (out / "table9_objectives.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in lines[1:4]] == ["eq5-jacob_cov+synflow", "no_flops-jacob_cov+synflow",
+                                                          "flops_sum-synflow"]
+    assert sum(",paper," in line for line in lines) == 5
+    assert_audited(tmp_path, out / "table9_objectives.csv")
+    exp["classify"]["objective_variants"] = [{"construction": "eq5", "indicators": ["synflow"]}]
+    path.write_text(yaml.safe_dump(cfg))
+    res = snakemake(tmp_path, "-n", "results/breast/table9_objectives.csv", "--configfile", str(path))
+    assert res.returncode != 0 and "construction eq5 takes 2" in res.stdout + res.stderr

@@ -77,6 +77,31 @@ def test_mstf_pair_normalises_within_the_compared_set():
     np.testing.assert_allclose(obj.matrix(recs[:1], context=recs[1:2]), [[1.0, 0.5]])
 
 
+def test_table9_objective_constructions_by_hand():
+    """MSTF-NAS Table IX builds the two objectives other ways: without FLOPs (f1 = -p1, f2 = -p2) and
+    FLOPs against one indicator or the mean of two."""
+    recs = [{"jacob_cov": 10.0, "synflow": 1.0, "flops": 100.0},   # p1 0, p2 0,   flops 0
+            {"jacob_cov": 20.0, "synflow": 2.0, "flops": 300.0},   # p1 1, p2 0.5, flops 1
+            {"jacob_cov": 15.0, "synflow": 3.0, "flops": 200.0}]   # p1 .5, p2 1,  flops .5
+
+    def build(construction, indicators):
+        return Objectives.from_config({"evaluator": "zerocost", "objectives": ["mstf"], "zerocost": {
+            "indicators": indicators, "construction": construction, "log_indicators": []}})
+
+    np.testing.assert_allclose(build("no_flops", ["jacob_cov", "synflow"]).matrix(recs),
+                               [[1.0, 1.0], [0.0, 0.5], [0.5, 0.0]])
+    np.testing.assert_allclose(build("flops_sum", ["synflow"]).matrix(recs), [[1.0, 0.0], [0.5, 1.0], [0.0, 0.5]])
+    np.testing.assert_allclose(build("flops_sum", ["jacob_cov", "synflow"]).matrix(recs),
+                               [[1.0, 0.0], [0.25, 1.0], [0.25, 0.5]])
+    # eq5 stays the default: f1 = -p1 - fl in [-2, 0], f2 = -p2 + fl in [-1, 1], both to [0, 1]
+    np.testing.assert_allclose(build("eq5", ["jacob_cov", "synflow"]).matrix(recs),
+                               [[1.0, 0.5], [0.0, 0.75], [0.5, 0.25]])
+    for construction, indicators in (("eq5", ["synflow"]), ("no_flops", ["synflow"]),
+                                     ("flops_sum", ["synflow", "synflow"]), ("sum", ["synflow"])):
+        with pytest.raises(ConfigError, match="search.zerocost"):
+            build(construction, indicators)
+
+
 @pytest.mark.parametrize("cfg, message", [
     ({"evaluator": "inherit", "objectives": ["dice", "accuracy"]}, "unknown"),
     ({"evaluator": "zerocost", "objectives": ["dice", "flops"]}, "must be \\[mstf\\]"),

@@ -89,51 +89,53 @@ rule classify_tables:
         "../scripts/tables_classification.py"
 
 
-# Indicator-pair ablation (MSTF-NAS Table VIII): the NSGA-II search again with each pair of
-# `classify.ablation_pairs` as (p1, p2) of Eq. 5, its pick retrained on every seed, one table.
+# Ablations of MSTF-NAS's objectives: the NSGA-II search again per {variant}, its pick retrained on
+# every seed. Table VIII: each indicator pair of `classify.ablation_pairs` as (p1, p2) of Eq. 5
+# (variant "p1+p2"); Table IX: each construction of `classify.objective_variants` (variant
+# "<construction>-p1[+p2]").
 
 
 use rule classify_search as classify_search_pair with:
     output:
         **with_prov(
-            archive="results/{exp}/ablation/{pair}/search/{strategy}/archive.csv",
-            pareto="results/{exp}/ablation/{pair}/search/{strategy}/pareto.csv",
-            hypervolume="results/{exp}/ablation/{pair}/search/{strategy}/hypervolume.csv",
-            chosen="results/{exp}/ablation/{pair}/search/{strategy}/chosen.json",
-            cost="results/{exp}/ablation/{pair}/search/{strategy}/cost.json",
+            archive="results/{exp}/ablation/{variant}/search/{strategy}/archive.csv",
+            pareto="results/{exp}/ablation/{variant}/search/{strategy}/pareto.csv",
+            hypervolume="results/{exp}/ablation/{variant}/search/{strategy}/hypervolume.csv",
+            chosen="results/{exp}/ablation/{variant}/search/{strategy}/chosen.json",
+            cost="results/{exp}/ablation/{variant}/search/{strategy}/cost.json",
         ),
     wildcard_constraints:
         exp=CLS_EXP,
-        pair=r"[a-z_]+\+[a-z_]+",
+        variant=VARIANT_REGEX,
     params:
-        search=with_pair,
+        search=with_variant,
         space=setting("space"),
         dataset=setting("dataset"),
         seed=setting("seed"),
         device=setting("device"),
-        work="results/{exp}/ablation/{pair}/search/{strategy}/.work",
+        work="results/{exp}/ablation/{variant}/search/{strategy}/.work",
     log:
-        "logs/{exp}/ablation_{pair}_search_{strategy}.log",
+        "logs/{exp}/ablation_{variant}_search_{strategy}.log",
 
 
 use rule classify_train as classify_train_pair with:
     input:
         data=lambda wc: str(subset_file(EXPERIMENTS[wc.exp]["dataset"]["path"], EXPERIMENTS[wc.exp]["dataset"]["flag"],
                                         EXPERIMENTS[wc.exp]["dataset"]["size"])),
-        chosen="results/{exp}/ablation/{pair}/search/nsga2/chosen.json",
+        chosen="results/{exp}/ablation/{variant}/search/nsga2/chosen.json",
     output:
         **with_prov(
-            model="results/{exp}/ablation/{pair}/models/{model}/seed{seed}/model.pt",
-            curve="results/{exp}/ablation/{pair}/models/{model}/seed{seed}/curve.csv",
-            metrics="results/{exp}/ablation/{pair}/models/{model}/seed{seed}/metrics.json",
+            model="results/{exp}/ablation/{variant}/models/{model}/seed{seed}/model.pt",
+            curve="results/{exp}/ablation/{variant}/models/{model}/seed{seed}/curve.csv",
+            metrics="results/{exp}/ablation/{variant}/models/{model}/seed{seed}/metrics.json",
         ),
     wildcard_constraints:
         exp=CLS_EXP,
-        pair=r"[a-z_]+\+[a-z_]+",
+        variant=VARIANT_REGEX,
         model="nas-nsga2",
         seed=r"\d+",
     log:
-        "logs/{exp}/ablation_{pair}_train_{model}_seed{seed}.log",
+        "logs/{exp}/ablation_{variant}_train_{model}_seed{seed}.log",
 
 
 rule classify_ablation:
@@ -154,6 +156,29 @@ rule classify_ablation:
         CONDA_ENV
     script:
         "../scripts/ablation_classification.py"
+
+
+rule classify_objectives_ablation:
+    input:
+        variants=objective_variant_metrics,
+        eq5=lambda wc: [f"results/{wc.exp}/models/nas-nsga2/seed{k}/metrics.json"
+                        for k in EXPERIMENTS[wc.exp]["classify"]["seeds"]],
+        paper=os.path.join(workflow.basedir, "config", "paper", "mstf_table9_objectives.csv"),
+    output:
+        **with_prov(table="results/{exp}/table9_objectives.csv"),
+    wildcard_constraints:
+        exp=CLS_EXP,
+    params:
+        variants=lambda wc: objective_variants(wc.exp),
+        seeds=setting("classify", "seeds"),
+        flag=setting("dataset", "flag"),
+        eq5_indicators=setting("search", "zerocost", "indicators"),
+    log:
+        "logs/{exp}/objectives_ablation_table.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/ablation_objectives.py"
 
 
 # The hybrid MOEA/D + SA paper's tables (classify.tables: hybrid): Table 3 (annealing, from the

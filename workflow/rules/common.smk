@@ -223,6 +223,8 @@ def check_classification(cfg):
             paper_rows(paper if os.path.isabs(paper) else os.path.join(workflow.basedir, paper), info.flag, key)
     for baseline, settings in cfg["classify"]["baselines"].items():
         baseline_spec(baseline, settings)
+    for variant in cfg["classify"]["objective_variants"]:  # Table IX: each construction's indicator count
+        Objectives.from_config({**cfg["search"], "zerocost": {**cfg["search"]["zerocost"], **variant}})
 
 
 def cls_models(exp):
@@ -346,11 +348,32 @@ def classify_paper_tables(wildcards):
     return out
 
 
-def with_pair(wildcards):
-    """The experiment's search settings with the pair of the {pair} wildcard (p1+p2)."""
+# An ablation's {variant}: "p1+p2" (Eq. 5 with that pair, Table VIII) or "<construction>-p1[+p2]" (Table IX).
+VARIANT_REGEX = r"((eq5|no_flops|flops_sum)-)?[a-z_]+(\+[a-z_]+)?"
+
+
+def variant_name(construction, indicators):
+    """The {variant} wildcard of an objective construction and its indicators."""
+    return f"{construction}-{'+'.join(indicators)}"
+
+
+def with_variant(wildcards):
+    """The experiment's search settings with the construction and indicators of the {variant} wildcard."""
+    construction, _, names = wildcards.variant.rpartition("-")
     search = dict(EXPERIMENTS[wildcards.exp]["search"])
-    search["zerocost"] = {**search["zerocost"], "indicators": wildcards.pair.split("+")}
+    search["zerocost"] = {**search["zerocost"], "indicators": names.split("+"), "construction": construction or "eq5"}
     return search
+
+
+def objective_variants(exp):
+    """The Table IX variants of a classification experiment (classify.objective_variants)."""
+    return [variant_name(v["construction"], v["indicators"]) for v in EXPERIMENTS[exp]["classify"]["objective_variants"]]
+
+
+def objective_variant_metrics(wildcards):
+    exp = EXPERIMENTS[wildcards.exp]
+    return [f"results/{wildcards.exp}/ablation/{v}/models/nas-nsga2/seed{k}/metrics.json"
+            for v in objective_variants(wildcards.exp) for k in exp["classify"]["seeds"]]
 
 
 def ablation_metrics(wildcards):

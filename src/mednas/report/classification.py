@@ -111,3 +111,51 @@ def ablation_table(metrics: Mapping[str, Sequence[Mapping[str, Any]]], flag: str
                              "acc": r["acc"], "auc": r["auc"], "params_mb": r["params_mb"],
                              "note": "as printed: the average over the 12 MedMNIST subsets, not this subset"})
     return rows
+
+
+OBJECTIVES_COLUMNS = ("variant", "construction", "indicators", "source", "dataset", "acc", "acc_sd", "auc", "auc_sd",
+                      "seeds", "params_m", "flops_m_2xmacs", "flops_m", "params_mb", "note")
+CONSTRUCTION_NOTES = {
+    "eq5": "Eq. 5: f1 = -p1 - FLOPs, f2 = -p2 + FLOPs (the experiment's own NSGA-II pick)",
+    "no_flops": "f1 = -p1, f2 = -p2 (no FLOPs)",
+    "flops_sum": "f1 = -(mean of the indicators), f2 = FLOPs",
+}
+
+
+def objectives_table(metrics: Mapping[str, Sequence[Mapping[str, Any]]], flag: str,
+                     paper: str | Path | None) -> list[dict[str, Any]]:
+    """MSTF-NAS Table IX: per objective construction (``"<construction>-p1[+p2]"``), test ACC and AUC
+    of the NSGA-II pick (mean, SD over seeds), params and FLOPs; then the paper's rows (12-subset
+    averages, its FLOPs column in its own unit)."""
+    rows = []
+    for variant, runs in metrics.items():
+        construction, _, names = variant.rpartition("-")
+        construction = construction or "eq5"
+        if construction not in CONSTRUCTION_NOTES:
+            raise DataError(f"objective variant '{variant}': unknown construction '{construction}'")
+        if not runs:
+            raise DataError(f"objective variant '{variant}': no retrained run")
+        acc = [float(r["test_acc"]) for r in runs]
+        auc = [float(r["test_auc"]) for r in runs]
+        rows.append({"variant": variant, "construction": construction, "indicators": names, "source": "measured",
+                     "dataset": flag, "acc": round(statistics.fmean(acc), 4),
+                     "acc_sd": round(statistics.stdev(acc), 4) if len(acc) > 1 else "",
+                     "auc": round(statistics.fmean(auc), 4),
+                     "auc_sd": round(statistics.stdev(auc), 4) if len(auc) > 1 else "",
+                     "seeds": " ".join(str(r["seed"]) for r in runs),
+                     "params_m": round(float(runs[0]["params"]) / 1e6, 4),
+                     "flops_m_2xmacs": round(float(runs[0]["flops"]) / 1e6, 3),
+                     "note": CONSTRUCTION_NOTES[construction] + "; pick retrained per seed"})
+    if paper is not None:
+        with open(paper, newline="") as fh:
+            reader = csv.DictReader(fh)
+            want = ["variant", "auc", "acc", "flops_m", "params_mb", "source"]
+            if reader.fieldnames != want:
+                raise DataError(f"{paper}: columns {reader.fieldnames}, expected {want}")
+            for r in reader:
+                if r["source"] != "paper":
+                    raise DataError(f"{paper}: row {r['variant']!r} is not marked source=paper")
+                rows.append({"variant": r["variant"], "source": "paper", "dataset": "MedMNIST (12-subset average)",
+                             "acc": r["acc"], "auc": r["auc"], "flops_m": r["flops_m"], "params_mb": r["params_mb"],
+                             "note": "as printed: the average over the 12 MedMNIST subsets, not this subset"})
+    return rows

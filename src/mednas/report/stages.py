@@ -131,6 +131,17 @@ def run_classification_ablation(metrics_paths: Mapping[str, list[str]], flag: st
         write_rows(tmp, ablation_table(metrics, flag, paper), ABLATION_COLUMNS)
 
 
+def run_objectives_ablation(metrics_paths: Mapping[str, Sequence[str]], flag: str, paper: str | None,
+                            output: str) -> None:
+    """MSTF-NAS Table IX (objective constructions) for one subset; ``metrics_paths`` maps each
+    variant (the experiment's own Eq. 5 pick included) to its runs' ``metrics.json`` files."""
+    from mednas.report.classification import OBJECTIVES_COLUMNS, objectives_table
+
+    metrics = {v: sorted((_read_json(x) for x in paths), key=lambda r: r["seed"]) for v, paths in metrics_paths.items()}
+    with atomic_outputs([output]) as (tmp,):
+        write_rows(tmp, objectives_table(metrics, flag, paper), OBJECTIVES_COLUMNS)
+
+
 def run_hybrid_tables(metrics_paths: Mapping[str, list[str]], search_paths: Mapping[str, Mapping[str, str]],
                       flag: str, positive: int, paper: str | None, outputs: Mapping[str, str]) -> None:
     """The hybrid MOEA/D + SA paper's Tables 3-5 and its front figure for one data set, together.

@@ -11,7 +11,9 @@ MOEA/D's decomposition compare like with like:
 - ``mstf`` (zero-cost evaluator only): MSTF-NAS Eq. 5, f1 = -p1 - flops and f2 = -p2 + flops with
   p1, p2 (two indicators) and FLOPs min-max normalised over the set of candidates being compared
   (one generation during the search; the whole archive for the front), then mapped from
-  [-2, 0] and [-1, 1] to [0, 1].
+  [-2, 0] and [-1, 1] to [0, 1]. The other constructions of the paper's Table IX
+  (``search.zerocost.construction``): ``no_flops``, f1 = -p1 and f2 = -p2; ``flops_sum``,
+  f1 = -(mean of one or two indicators) and f2 = flops; each mapped to [0, 1] the same way.
 
 Budgets are constraints ``value <= limit``; the violation of a candidate is the sum of its
 relative excesses, 0 when feasible. A metric left unmeasured (NaN: a candidate over budget that
@@ -32,6 +34,8 @@ from mednas.errors import ConfigError
 COLUMN = {"dice": "dice_mean", "hd95": "hd95_mean", "params": "params", "flops": "flops", "latency": "latency_ms",
           "error": "cv_error"}
 OBJECTIVES = (*COLUMN, "mstf")
+# MSTF-NAS Table IX: ways to build the two objectives from indicators and FLOPs -> allowed indicator counts
+CONSTRUCTIONS = {"eq5": (2,), "no_flops": (2,), "flops_sum": (1, 2)}
 BUDGETS = COST_METRICS  # every cost column can carry a budget
 TRAINED = ("inherit", "proxy")
 SEGMENTATION_QUALITY = ("dice", "hd95")  # measured by the inherit and proxy evaluators
@@ -51,8 +55,9 @@ class Objectives:
     names: tuple[str, ...]
     budgets: Mapping[str, float] = field(default_factory=dict)
     scales: Mapping[str, float] = field(default_factory=dict)
-    indicators: tuple[str, str] = ("jacob_cov", "synflow")
+    indicators: tuple[str, ...] = ("jacob_cov", "synflow")
     log_indicators: tuple[str, ...] = ("synflow",)
+    construction: str = "eq5"
 
     @classmethod
     def from_config(cls, search_cfg: Mapping[str, Any], scales: Mapping[str, float] | None = None) -> Objectives:
@@ -87,9 +92,16 @@ class Objectives:
             raise ConfigError(f"search.budgets must be positive, got {budgets}")
         zc = search_cfg.get("zerocost") or {}
         indicators = tuple(zc.get("indicators", ("jacob_cov", "synflow")))
-        if len(indicators) != 2:
-            raise ConfigError(f"search.zerocost.indicators: MSTF's pair needs exactly two, got {list(indicators)}")
-        return cls(names, budgets, dict(scales or {}), indicators, tuple(zc.get("log_indicators", ("synflow",))))
+        construction = str(zc.get("construction", "eq5"))
+        if construction not in CONSTRUCTIONS:
+            raise ConfigError(f"search.zerocost.construction: unknown '{construction}'; choose from "
+                              f"{list(CONSTRUCTIONS)}")
+        if len(indicators) not in CONSTRUCTIONS[construction] or len(set(indicators)) != len(indicators):
+            raise ConfigError(f"search.zerocost.indicators: construction {construction} takes "
+                              f"{' or '.join(map(str, CONSTRUCTIONS[construction]))} distinct indicator(s), got "
+                              f"{list(indicators)}")
+        return cls(names, budgets, dict(scales or {}), indicators, tuple(zc.get("log_indicators", ("synflow",))),
+                   construction)
 
     @property
     def labels(self) -> list[str]:
@@ -146,10 +158,13 @@ class Objectives:
 
     def _mstf(self, records: list, context: list) -> np.ndarray:
         rows = records + context
-        p1 = minmax(self.indicator(rows, self.indicators[0]))[:len(records)]
-        p2 = minmax(self.indicator(rows, self.indicators[1]))[:len(records)]
+        p = [minmax(self.indicator(rows, name))[:len(records)] for name in self.indicators]
         fl = minmax(np.array([float(r["flops"]) for r in rows]))[:len(records)]
-        f1, f2 = -p1 - fl, -p2 + fl
+        if self.construction == "no_flops":
+            return np.stack([1.0 - p[0], 1.0 - p[1]], axis=1)  # -p in [-1, 0] mapped to [0, 1]
+        if self.construction == "flops_sum":
+            return np.stack([1.0 - np.mean(p, axis=0), fl], axis=1)
+        f1, f2 = -p[0] - fl, -p[1] + fl
         return np.stack([(f1 + 2.0) / 2.0, (f2 + 1.0) / 2.0], axis=1)
 
     def constraints(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
