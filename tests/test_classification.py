@@ -69,6 +69,10 @@ def test_real_medmnist_subsets_have_their_official_splits():
     info, s = load_medmnist(SHARED, "retinamnist")
     assert [len(s[k].labels) for k in ("train", "val", "test")] == [1080, 120, 400]
     assert info.task == "ordinal-regression" and s["train"].images.shape[1] == 3 and info.num_classes == 5
+    # this copy's PneumoniaMNIST holds 3,882 of the official 4,708 training images (its README); val and
+    # test are official
+    info, s = load_medmnist(SHARED, "pneumoniamnist")
+    assert [len(s[k].labels) for k in ("train", "val", "test")] == [3882, 524, 624] and info.num_classes == 2
 
 
 def test_medmnist_scores_follow_the_benchmarks_definitions():
