@@ -84,7 +84,7 @@ def test_replicates_are_jobs_per_seed_and_only_for_segmentation(tmp_path):
         assert f"results/mini/{path}" in dry.stdout
     assert "seed1" not in dry.stdout
     assert yaml.safe_load((REPO / "config" / "replicates3.yaml").read_text()) == {"seeds": [0, 1, 2]}
-    # a classification or MixSearch experiment reads its own seed settings: seeds there is refused
+    # a classification experiment has its own retraining seeds (classify.seeds): seeds there is refused
     bad = write_config(tmp_path, device="cpu", seeds=[0, 1], experiments={"cls": {"task": "classification"}})
     res = snakemake(tmp_path, "-n", "--configfile", str(bad))
-    assert res.returncode != 0 and "seeds (replicates) applies to segmentation" in res.stdout + res.stderr
+    assert res.returncode != 0 and "retraining seeds are classify.seeds" in res.stdout + res.stderr

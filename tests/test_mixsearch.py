@@ -387,12 +387,24 @@ def test_tables_put_measured_rows_first_and_the_papers_beside_them(tmp_path):
     geno = sample_genotype(random.Random(0), 3, 4, 4, deep_supervision=3).to_dict()
     summary = lambda d, p: {"dice": d, "jaccard": d / (2 - d), "dice_std": 0.1, "cases": 40, "params": p,  # noqa: E731
                             "gflops": 0.1, "image_size": 64, "device": "cpu", "spec": {"kind": "x", "genotype": geno}}
-    summaries = {("mix", "a"): summary(0.8, 20000), ("unet", "a"): summary(0.7, 500000)}
+    summaries = {("mix", "a"): {0: summary(0.8, 20000)}, ("unet", "a"): {0: summary(0.7, 500000)}}
     searches = {"mix": {"sources": ["a", "b"], "k": 3, "mu": 1.0}}
-    rows = mixsearch.measured_rows(summaries, searches, {"mix": {"search_seconds": 120}}, {"a": "PH2", "b": "Kvasir"})
+    rows = mixsearch.measured_rows(summaries, searches, {"mix": {0: {"search_seconds": 120}}},
+                                   {"a": "PH2", "b": "Kvasir"})
     assert [r["method"] for r in rows] == ["MixSearch (k=3)", "U-Net"]
     assert rows[0]["search_data"] == "PH2+Kvasir" and rows[0]["ds"] == "yes" and rows[0]["search_minutes"] == 2.0
     assert rows[0]["dice_pct"] == 80.0 and rows[0]["jaccard_pct"] == round(100 * 0.8 / 1.2, 2)
+    assert rows[0]["dice_sd_seeds_pct"] == "" and rows[0]["seeds"] == "0"
+    # replicates: the mean over seeds, their SD, each seed's Dice, the mean search time per search
+    two = mixsearch.measured_rows({("mix", "a"): {0: summary(0.8, 20000), 2: summary(0.7, 40000)}}, searches,
+                                  {"mix": {0: {"search_seconds": 120}, 2: {"search_seconds": 240}}},
+                                  {"a": "PH2", "b": "Kvasir"})[0]
+    assert two["dice_pct"] == 75.0 and two["dice_sd_seeds_pct"] == round(0.1 * 100 / 2 ** 0.5, 2)
+    assert two["seeds"] == "0 2" and two["dice_per_seed"] == "80.00 70.00" and two["params_m"] == 0.03
+    assert two["search_minutes"] == 3.0 and two["dice_sd_pct"] == 10.0
+    with pytest.raises(DataError, match=r"no search cost for replicate\(s\) \[2\]"):
+        mixsearch.measured_rows({("mix", "a"): {2: summary(0.7, 1)}}, searches, {"mix": {0: {"search_seconds": 1}}},
+                                {"a": "PH2", "b": "Kvasir"})
     paper = mixsearch.paper_rows(REPO / "config" / "paper" / "mixsearch_table3.csv")
     assert len(paper) == 18 * 3 and {r["rows"] for r in paper} == {"paper"}
     mix3 = [r for r in paper if r["method"] == "MixSearch (k=3)" and r["search_data"] == "Composite" and r["mu"] == "1"]
@@ -465,7 +477,7 @@ def test_whole_mixsearch_dag_on_generated_domains(tmp_path):
         baselines={"unet": {"base": 4, "depth": 2}, "attention_unet": {"base": 4, "depth": 2}},
         paper_table3=str(REPO / "config" / "paper" / "mixsearch_table3.csv"),
         paper_table6=str(REPO / "config" / "paper" / "mixsearch_table6.csv"))
-    cfg.update(device="cpu", split={"source": "fractions", "fractions": {"train": 0.5, "val": 0.25, "test": 0.25}},
+    cfg.update(device="cpu", seeds=[0, 1], split={"source": "fractions", "fractions": {"train": 0.5, "val": 0.25, "test": 0.25}},
                preprocess={"image_size": 16, "fit": "resize", "target_spacing": None},
                train={"batch_size": 2, "val_batch_size": 4, "optimizer": "adamw", "lr": 0.01, "threads": 1})
     path = tmp_path / "config.yaml"
@@ -485,9 +497,16 @@ def test_whole_mixsearch_dag_on_generated_domains(tmp_path):
     with open(tmp_path / "results" / "m" / "table6_unseen.csv", newline="") as fh:
         t6 = [r for r in csv.DictReader(fh) if r["rows"] == "measured"]
     assert [(r["model"], r["target"]) for r in t6] == [("mix", "c"), ("unet", "c"), ("attention_unet", "c")]
-    geno = json.loads((tmp_path / "results" / "m" / "mixsearch" / "search" / "mix" / "genotype.json").read_text())
-    model = torch.load(tmp_path / "results" / "m" / "mixsearch" / "models" / "mix" / "c" / "model.pt",
-                       weights_only=False)
-    assert model["spec"]["genotype"] == geno["genotype"]  # the network retrained is the one the search wrote
+    assert {r["seeds"] for r in measured + t6} == {"0 1"}  # two replicates per row
+    mix = tmp_path / "results" / "m" / "mixsearch"
+    for k in (0, 1):  # replicate k searched with seed + k and retrained its own search's network
+        geno = json.loads((mix / "search" / "mix" / f"seed{k}" / "genotype.json").read_text())
+        model = torch.load(mix / "models" / "mix" / "c" / f"seed{k}" / "model.pt", weights_only=False)
+        assert model["spec"]["genotype"] == geno["genotype"]
+        assert json.loads((mix / "search" / "mix" / f"seed{k}" / "genotype.json.prov.json").read_text())["seed"] == k
+        dice = [json.loads((mix / "models" / "mix" / d / f"seed{k}" / "summary.json").read_text())["dice"]
+                for d in ("a", "b")]
+        assert [float(r["dice_per_seed"].split()[k]) for r in measured if r["model"] == "mix"] == \
+               [round(100 * x, 2) for x in dice]
     audit = mednas(tmp_path, "audit", "results/m/table3_domains.csv")
     assert audit.returncode == 0, audit.stdout[-2000:]

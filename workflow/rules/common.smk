@@ -255,10 +255,9 @@ CLASSIFICATION_TABLES = {
 # new label set reruns them); every baseline and input size checked.
 DATASET_NAME, LABELS, DOMAIN_NAMES = {}, {}, {}
 for _exp, _cfg in EXPERIMENTS.items():
-    if _cfg["task"] != "segmentation" and _cfg["seeds"] != [0]:
-        raise ValueError(f"experiment '{_exp}': config key seeds (replicates) applies to segmentation experiments; "
-                         f"task {_cfg['task']} does not read it"
-                         + (" (its retraining seeds are classify.seeds)" if _cfg["task"] == "classification" else ""))
+    if _cfg["task"] == "classification" and _cfg["seeds"] != [0]:
+        raise ValueError(f"experiment '{_exp}': config key seeds (replicates) applies to segmentation and MixSearch "
+                         "experiments; a classification experiment's retraining seeds are classify.seeds")
     if _cfg["task"] == "mixsearch":
         DOMAIN_NAMES[_exp] = check_mixsearch(_cfg, workflow.basedir)  # mixsearch.smk
         continue
@@ -397,16 +396,16 @@ def mix_models(exp, unseen=False):
 def mix_table_summaries(exp, unseen):
     m = EXPERIMENTS[exp]["mixsearch"]
     domains = m["unseen"] if unseen else m["targets"]
-    return [f"results/{exp}/mixsearch/models/{model}/{d}/summary.json" for model in mix_models(exp, unseen)
-            for d in domains]
+    return [f"results/{exp}/mixsearch/models/{model}/{d}/seed{k}/summary.json" for model in mix_models(exp, unseen)
+            for d in domains for k in seeds(exp)]
 
 
 def mixsearch_outputs(exp):
     """Everything `rule all` builds for a MixSearch experiment."""
     m, base = EXPERIMENTS[exp]["mixsearch"], f"results/{exp}"
     out = [f"{base}/config.yaml"]
-    out += [f"{base}/mixsearch/search/{s}/{n}" for s in m["searches"] for n in ("genotype.json", "arch.json",
-                                                                              "curve.csv", "cost.json")]
+    out += [f"{base}/mixsearch/search/{s}/seed{k}/{n}" for s in m["searches"] for k in seeds(exp)
+            for n in ("genotype.json", "arch.json", "curve.csv", "cost.json")]
     out.append(f"{base}/fig_beta.png")
     if m["targets"]:
         out += mix_table_summaries(exp, False) + [f"{base}/table3_domains.csv", f"{base}/fig_table3_domains.png"]
@@ -434,7 +433,8 @@ def mix_retrain_inputs(wildcards):
               "val": f"results/{wildcards.exp}/domains/{wildcards.domain}/val.npz"}
     m = mix(wildcards)
     if wildcards.model in m["searches"]:
-        inputs["genotype"] = f"results/{wildcards.exp}/mixsearch/search/{wildcards.model}/genotype.json"
+        inputs["genotype"] = (f"results/{wildcards.exp}/mixsearch/search/{wildcards.model}/seed{wildcards.seed}/"
+                              "genotype.json")
     elif wildcards.model not in m["baselines"]:
         raise ValueError(f"model '{wildcards.model}' is neither in mixsearch.searches nor in mixsearch.baselines of "
                          f"experiment '{wildcards.exp}'")

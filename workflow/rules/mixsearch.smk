@@ -1,7 +1,7 @@
 # MixSearch experiments (task: mixsearch, seed 001): every domain prepared on its own, one
-# differentiable search per search setting (Dedicated / Union / Mix), every searched network and
-# baseline retrained and tested on each target domain (Table III) and on the unseen domains
-# (Table VI).
+# differentiable search per search setting (Dedicated / Union / Mix) and replicate (config key
+# seeds), every searched network and baseline retrained and tested on each target domain
+# (Table III) and on the unseen domains (Table VI) per replicate.
 
 
 rule mix_prepare:
@@ -33,25 +33,26 @@ rule mix_search:
         train=lambda wc: [f"results/{wc.exp}/domains/{d}/train.npz" for d in mix(wc)["searches"][wc.search]["sources"]],
     output:
         **with_prov(
-            genotype="results/{exp}/mixsearch/search/{search}/genotype.json",
-            arch="results/{exp}/mixsearch/search/{search}/arch.json",
-            curve="results/{exp}/mixsearch/search/{search}/curve.csv",
-            cost="results/{exp}/mixsearch/search/{search}/cost.json",
+            genotype="results/{exp}/mixsearch/search/{search}/seed{seed}/genotype.json",
+            arch="results/{exp}/mixsearch/search/{search}/seed{seed}/arch.json",
+            curve="results/{exp}/mixsearch/search/{search}/seed{seed}/curve.csv",
+            cost="results/{exp}/mixsearch/search/{search}/seed{seed}/cost.json",
         ),
     wildcard_constraints:
         exp=MIX_EXP,
+        seed=r"\d+",
     params:
         search=lambda wc: mix(wc)["searches"][wc.search],
         mix_fraction=lambda wc: mix(wc)["mix_fraction"],
         settings=lambda wc: mix(wc)["search"],
-        seed=setting("seed"),
+        seed=replicate_seed,
         device=setting("device"),
-        checkpoint="results/{exp}/mixsearch/search/{search}/.checkpoint/last.pt",
+        checkpoint="results/{exp}/mixsearch/search/{search}/seed{seed}/.checkpoint/last.pt",
     threads: setting("mixsearch", "threads")
     resources:
         gpu=gpu,
     log:
-        "logs/{exp}/mix_search_{search}.log",
+        "logs/{exp}/mix_search_{search}_seed{seed}.log",
     conda:
         CONDA_ENV
     script:
@@ -63,25 +64,26 @@ rule mix_retrain:
         unpack(mix_retrain_inputs),
     output:
         **with_prov(
-            model="results/{exp}/mixsearch/models/{model}/{domain}/model.pt",
-            curve="results/{exp}/mixsearch/models/{model}/{domain}/curve.csv",
+            model="results/{exp}/mixsearch/models/{model}/{domain}/seed{seed}/model.pt",
+            curve="results/{exp}/mixsearch/models/{model}/{domain}/seed{seed}/curve.csv",
         ),
     wildcard_constraints:
         exp=MIX_EXP,
         model=r"[A-Za-z0-9_.-]+",  # names of mixsearch.searches and .baselines (checked by the input function)
         domain=r"[A-Za-z0-9_-]+",
+        seed=r"\d+",
     params:
         baseline=lambda wc: mix(wc)["baselines"].get(wc.model),
         budget=lambda wc: mix(wc)["retrain"],
         train=setting("train"),
-        seed=setting("seed"),
+        seed=replicate_seed,
         device=setting("device"),
-        checkpoint="results/{exp}/mixsearch/models/{model}/{domain}/.checkpoint/last.pt",
+        checkpoint="results/{exp}/mixsearch/models/{model}/{domain}/seed{seed}/.checkpoint/last.pt",
     threads: setting("mixsearch", "threads")
     resources:
         gpu=gpu,
     log:
-        "logs/{exp}/mix_retrain_{model}_{domain}.log",
+        "logs/{exp}/mix_retrain_{model}_{domain}_seed{seed}.log",
     conda:
         CONDA_ENV
     script:
@@ -90,23 +92,24 @@ rule mix_retrain:
 
 rule mix_evaluate:
     input:
-        model="results/{exp}/mixsearch/models/{model}/{domain}/model.pt",
+        model="results/{exp}/mixsearch/models/{model}/{domain}/seed{seed}/model.pt",
         test="results/{exp}/domains/{domain}/test.npz",
     output:
         **with_prov(
-            per_case="results/{exp}/mixsearch/models/{model}/{domain}/per_case.csv",
-            summary="results/{exp}/mixsearch/models/{model}/{domain}/summary.json",
+            per_case="results/{exp}/mixsearch/models/{model}/{domain}/seed{seed}/per_case.csv",
+            summary="results/{exp}/mixsearch/models/{model}/{domain}/seed{seed}/summary.json",
         ),
     wildcard_constraints:
         exp=MIX_EXP,
         model=r"[A-Za-z0-9_.-]+",  # names of mixsearch.searches and .baselines (checked by the input function)
         domain=r"[A-Za-z0-9_-]+",
+        seed=r"\d+",
     params:
         batch_size=setting("train", "val_batch_size"),
         device=setting("device"),
     threads: setting("mixsearch", "threads")
     log:
-        "logs/{exp}/mix_evaluate_{model}_{domain}.log",
+        "logs/{exp}/mix_evaluate_{model}_{domain}_seed{seed}.log",
     conda:
         CONDA_ENV
     script:
@@ -117,8 +120,9 @@ rule mix_tables:
     input:
         paper=lambda wc: mix_paper("paper_table6" if wc.table == "table6_unseen" else "paper_table3")(wc),
         summaries=lambda wc: mix_table_summaries(wc.exp, wc.table == "table6_unseen"),
-        costs=lambda wc: [f"results/{wc.exp}/mixsearch/search/{s}/cost.json"
-                          for s in mix_models(wc.exp, wc.table == "table6_unseen") if s in mix(wc)["searches"]],
+        costs=lambda wc: [f"results/{wc.exp}/mixsearch/search/{s}/seed{k}/cost.json"
+                          for s in mix_models(wc.exp, wc.table == "table6_unseen") if s in mix(wc)["searches"]
+                          for k in seeds(wc.exp)],
     output:
         **with_prov(
             table="results/{exp}/{table}.csv",
@@ -139,9 +143,12 @@ rule mix_tables:
 
 
 rule mix_fig_beta:
+    # the first replicate's searches
     input:
-        arch=lambda wc: [f"results/{wc.exp}/mixsearch/search/{s}/arch.json" for s in mix(wc)["searches"]],
-        genotype=lambda wc: [f"results/{wc.exp}/mixsearch/search/{s}/genotype.json" for s in mix(wc)["searches"]],
+        arch=lambda wc: [f"results/{wc.exp}/mixsearch/search/{s}/seed{seeds(wc.exp)[0]}/arch.json"
+                         for s in mix(wc)["searches"]],
+        genotype=lambda wc: [f"results/{wc.exp}/mixsearch/search/{s}/seed{seeds(wc.exp)[0]}/genotype.json"
+                             for s in mix(wc)["searches"]],
     output:
         **with_prov(figure="results/{exp}/fig_beta.png"),
     wildcard_constraints:

@@ -9,7 +9,7 @@ from mednas.report.stages import run_mixsearch_beta
 from mednas.steplog import setup_step_logging
 
 log = setup_step_logging(snakemake.log[0])
-name = lambda path: Path(path).parts[-2]  # noqa: E731  results/<exp>/mixsearch/search/<name>/arch.json
+name = lambda path: Path(path).parts[-3]  # noqa: E731  results/<exp>/mixsearch/search/<name>/seed<k>/arch.json
 with snakemake_step(snakemake, config_keys=["mixsearch"], seed=None, device=describe_device("cpu")):
     run_mixsearch_beta({name(p): p for p in snakemake.input.arch}, {name(p): p for p in snakemake.input.genotype},
                        snakemake.output.figure)

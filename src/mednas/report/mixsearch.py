@@ -3,7 +3,9 @@ domains) and Table VI (on domains no search saw), measured rows first, the paper
 
 Both tables are long: one row per model and target domain, so that measured and paper rows
 share columns although their domains differ (the paper's ISIC / CVC / CHAOS-CT and ETIS / LiTS /
-KiTS are not available offline; ours are Kvasir-SEG, CVC-ClinicDB and PH2).
+KiTS are not available offline; ours are Kvasir-SEG, CVC-ClinicDB and PH2). A measured row is the
+mean over the model's replicates (config key ``seeds``): ``dice_sd_pct`` is the SD over test cases
+(averaged over replicates), ``dice_sd_seeds_pct`` the sample SD over replicates.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from mednas.errors import ConfigError, DataError
 from mednas.models.registry import BASELINES
 
 COLUMNS = ("rows", "method", "model", "search_data", "k", "mu", "dc", "ds", "target", "dice_pct", "jaccard_pct",
-           "dice_sd_pct", "cases", "params_m", "gflops_at_size", "image_size", "search_minutes", "device",
-           "reference")
+           "dice_sd_pct", "dice_sd_seeds_pct", "seeds", "dice_per_seed", "cases", "params_m", "gflops_at_size",
+           "image_size", "search_minutes", "device", "reference")
 
 
 def method_of(search: Mapping[str, Any]) -> str:
@@ -29,27 +31,46 @@ def method_of(search: Mapping[str, Any]) -> str:
     return "UnionSearch" if len(search["sources"]) > 1 else "DedicatedSearch"
 
 
-def measured_rows(summaries: Mapping[tuple[str, str], Mapping[str, Any]], searches: Mapping[str, Mapping[str, Any]],
-                  costs: Mapping[str, Mapping[str, Any]], domain_names: Mapping[str, str]) -> list[dict[str, Any]]:
-    """One row per (model, target) of ``summaries`` (keyed by model and domain): baselines by
-    their display name, searched models by their search setting."""
+def measured_rows(summaries: Mapping[tuple[str, str], Mapping[int, Mapping[str, Any]]],
+                  searches: Mapping[str, Mapping[str, Any]], costs: Mapping[str, Mapping[int, Mapping[str, Any]]],
+                  domain_names: Mapping[str, str]) -> list[dict[str, Any]]:
+    """One row per (model, target) of ``summaries`` (keyed by model and domain, then by replicate
+    seed), the mean over replicates: baselines by their display name, searched models by their
+    search setting (``dc`` / ``ds`` of the first replicate's genotype; ``search_minutes`` the mean
+    per search of ``costs[model][seed]``)."""
+    import statistics
+
     rows = []
-    for (model, domain), s in summaries.items():
+    for (model, domain), by_seed in summaries.items():
+        if not by_seed:
+            raise DataError(f"{model} on {domain}: no replicate")
+        seeds = sorted(by_seed)
+        runs = [by_seed[k] for k in seeds]
+        first = runs[0]
         if model in searches:
             search = searches[model]
-            geno = s["spec"]["genotype"]
+            geno = first["spec"]["genotype"]
+            missing = [k for k in seeds if k not in costs.get(model, {})]
+            if missing:
+                raise DataError(f"{model}: no search cost for replicate(s) {missing}")
             row = {"method": method_of(search), "search_data": "+".join(domain_names[d] for d in search["sources"]),
                    "k": int(search.get("k", 1)), "mu": search.get("mu", "") if int(search.get("k", 1)) > 1 else "",
                    "dc": "yes" if geno["doubling"] else "no", "ds": "yes" if geno["deep_supervision"] > 1 else "no",
-                   "search_minutes": round(costs[model]["search_seconds"] / 60, 2)}
+                   "search_minutes": round(statistics.fmean(costs[model][k]["search_seconds"] for k in seeds) / 60, 2)}
         else:
             row = {"method": BASELINES[model][0] if model in BASELINES else model, "search_data": "", "k": "",
                    "mu": "", "dc": "yes", "ds": "no", "search_minutes": ""}
+        dice = [100 * r["dice"] for r in runs]
         rows.append({"rows": "measured", "model": model, **row, "target": domain_names[domain],
-                     "dice_pct": round(100 * s["dice"], 2), "jaccard_pct": round(100 * s["jaccard"], 2),
-                     "dice_sd_pct": round(100 * s["dice_std"], 2), "cases": s["cases"],
-                     "params_m": round(s["params"] / 1e6, 4), "gflops_at_size": round(s["gflops"], 4),
-                     "image_size": s["image_size"], "device": s["device"], "reference": "this pipeline"})
+                     "dice_pct": round(statistics.fmean(dice), 2),
+                     "jaccard_pct": round(statistics.fmean(100 * r["jaccard"] for r in runs), 2),
+                     "dice_sd_pct": round(statistics.fmean(100 * r["dice_std"] for r in runs), 2),
+                     "dice_sd_seeds_pct": round(statistics.stdev(dice), 2) if len(dice) > 1 else "",
+                     "seeds": " ".join(map(str, seeds)), "dice_per_seed": " ".join(f"{d:.2f}" for d in dice),
+                     "cases": first["cases"],
+                     "params_m": round(statistics.fmean(r["params"] for r in runs) / 1e6, 4),
+                     "gflops_at_size": round(statistics.fmean(r["gflops"] for r in runs), 4),
+                     "image_size": first["image_size"], "device": first["device"], "reference": "this pipeline"})
     return rows
 
 

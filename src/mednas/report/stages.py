@@ -174,15 +174,18 @@ def run_hybrid_tables(metrics_paths: Mapping[str, list[str]], search_paths: Mapp
             log.info("%s: %d params, test ACC %s +- %s", row["method"], row["params"], row["acc_mean"], row["acc_sd"])
 
 
-def run_mixsearch_tables(summary_paths: Mapping[str, Mapping[str, str]], searches: Mapping[str, Mapping[str, Any]],
-                         cost_paths: Mapping[str, str], domain_names: Mapping[str, str], paper: str | None,
-                         title: str, outputs: Mapping[str, str]) -> list[dict[str, Any]]:
+def run_mixsearch_tables(summary_paths: Mapping[str, Mapping[str, Mapping[int, str]]],
+                         searches: Mapping[str, Mapping[str, Any]], cost_paths: Mapping[str, Mapping[int, str]],
+                         domain_names: Mapping[str, str], paper: str | None, title: str,
+                         outputs: Mapping[str, str]) -> list[dict[str, Any]]:
     """One MixSearch table (III: the search's own domains; VI: unseen ones) and its figure.
-    ``summary_paths``: model -> domain -> summary.json."""
+    ``summary_paths``: model -> domain -> replicate seed -> summary.json; ``cost_paths``: search ->
+    seed -> cost.json."""
     from mednas.report import mixsearch
 
-    summaries = {(m, d): _read_json(p) for m, by_domain in summary_paths.items() for d, p in by_domain.items()}
-    costs = {m: _read_json(p) for m, p in cost_paths.items()}
+    summaries = {(m, d): {k: _read_json(p) for k, p in by_seed.items()}
+                 for m, by_domain in summary_paths.items() for d, by_seed in by_domain.items()}
+    costs = {m: {k: _read_json(p) for k, p in by_seed.items()} for m, by_seed in cost_paths.items()}
     rows = mixsearch.measured_rows(summaries, searches, costs, domain_names)
     paper_rows = mixsearch.paper_rows(paper) if paper else []
     with atomic_outputs([outputs["table"], outputs["figure"]]) as (t_table, t_fig):
