@@ -17,7 +17,7 @@ hypervolume against true evaluations to a figure beside it (``hypervolume.png``)
 
 The hypervolume is the pipeline's own (``mednas.search.pareto``: normalised objectives,
 feasible non-dominated candidates, fixed reference point), so the figures are those that
-``search/<strategy>/seed<s>/hypervolume.csv`` reports.
+``search/<strategy>/seed<s>/hypervolume.csv`` reports (the same seeds where ``search.seed`` is 0).
 """
 
 from __future__ import annotations

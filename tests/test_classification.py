@@ -242,3 +242,13 @@ def test_table9_target_runs_each_construction(tmp_path):
     path.write_text(yaml.safe_dump(cfg))
     res = snakemake(tmp_path, "-n", "results/breast/table9_objectives.csv", "--configfile", str(path))
     assert res.returncode != 0 and "construction eq5 takes 2" in res.stdout + res.stderr
+    # the experiment's own search is the Eq. 5 row: a variant repeating it, or another own construction, is refused
+    for variants, construction, message in (
+            ([{"construction": "eq5", "indicators": ["jacob_cov", "synflow"]}], None, "repeats the experiment's own"),
+            ([{"construction": "no_flops", "indicators": ["jacob_cov", "synflow"]}], "flops_sum", "construction eq5")):
+        exp["classify"]["objective_variants"] = variants
+        if construction:
+            exp["search"]["zerocost"]["construction"] = construction
+        path.write_text(yaml.safe_dump(cfg))
+        res = snakemake(tmp_path, "-n", "results/breast/table9_objectives.csv", "--configfile", str(path))
+        assert res.returncode != 0 and message in res.stdout + res.stderr

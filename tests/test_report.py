@@ -180,6 +180,18 @@ def test_table2_aggregates_replicates_mean_sd_and_median_run():
     assert [r["dsc_avg"] for r in per_run[:3]] == dsc and "dsc_avg_sd" not in per_run[0]
 
 
+def test_table2_runs_pair_each_seed_with_its_own_file():
+    """Seeds listed out of order (seeds: [1, 0]): each run row names its own summary (the first
+    version paired sorted seeds with paths in config order)."""
+    runs = {"unet": {1: summary("unet", 0.7, 0.5), 0: summary("unet", 0.6, 0.5)}}
+    paths = {"unet": ["unet/seed1/summary.json", "unet/seed0/summary.json"]}
+    rows, per_run, _ = table2_rows(runs, paths, "ACDC", None)
+    assert [(r["seed"], r["reference"], r["dsc_avg"]) for r in per_run] == [
+        (0, "unet/seed0/summary.json", 61.0), (1, "unet/seed1/summary.json", 71.0)]
+    assert rows[0]["seeds"] == "0 1" and rows[0]["dsc_avg_per_seed"] == "61.00 71.00"
+    assert rows[0]["reference"] == "unet/seed0/summary.json unet/seed1/summary.json"
+
+
 def test_median_run_and_replicate_checks():
     from mednas.report.tables import aggregate_row, median_run
 

@@ -348,7 +348,7 @@ def classify_paper_tables(wildcards):
 
 
 # An ablation's {variant}: "p1+p2" (Eq. 5 with that pair, Table VIII) or "<construction>-p1[+p2]" (Table IX).
-VARIANT_REGEX = r"((eq5|no_flops|flops_sum)-)?[a-z_]+(\+[a-z_]+)?"
+VARIANT_REGEX = r"[a-z_]+\+[a-z_]+|(eq5|no_flops|flops_sum)-[a-z_]+(\+[a-z_]+)?"
 
 
 def variant_name(construction, indicators):
@@ -360,7 +360,9 @@ def with_variant(wildcards):
     """The experiment's search settings with the construction and indicators of the {variant} wildcard."""
     construction, _, names = wildcards.variant.rpartition("-")
     search = dict(EXPERIMENTS[wildcards.exp]["search"])
-    search["zerocost"] = {**search["zerocost"], "indicators": names.split("+"), "construction": construction or "eq5"}
+    search["zerocost"] = {**search["zerocost"], "indicators": names.split("+")}
+    if construction:  # a bare pair (Table VIII) keeps the experiment's construction and its params as they were
+        search["zerocost"]["construction"] = construction
     return search
 
 
@@ -370,7 +372,18 @@ def objective_variants(exp):
 
 
 def objective_variant_metrics(wildcards):
+    """Every Table IX variant's runs; the experiment's own pick is the Eq. 5 row, so its search must be
+    MSTF-NAS's (zerocost, Eq. 5) and no variant may repeat it."""
     exp = EXPERIMENTS[wildcards.exp]
+    zc = exp["search"]["zerocost"]
+    if exp["search"]["evaluator"] != "zerocost" or zc.get("construction", "eq5") != "eq5":
+        raise ValueError(f"experiment '{wildcards.exp}': table9_objectives.csv compares constructions with the "
+                         "experiment's own Eq. 5 search: it needs search.evaluator zerocost and "
+                         "search.zerocost.construction eq5")
+    own = variant_name("eq5", zc["indicators"])
+    if own in objective_variants(wildcards.exp):
+        raise ValueError(f"experiment '{wildcards.exp}': classify.objective_variants repeats the experiment's own "
+                         f"search ({own}), which is already Table IX's Eq. 5 row")
     return [f"results/{wildcards.exp}/ablation/{v}/models/nas-nsga2/seed{k}/metrics.json"
             for v in objective_variants(wildcards.exp) for k in exp["classify"]["seeds"]]
 

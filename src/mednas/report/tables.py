@@ -235,8 +235,9 @@ def table2_rows(runs: Mapping[str, Mapping[int, Mapping[str, Any]]], summary_pat
                 final_hv: Mapping[str, Mapping[int, float]] | None = None,
                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], tuple[str, ...]]:
     """Table II's measured rows (one per model, in the order given, over its replicates
-    ``runs[model][seed]``), then the paper's rows unchanged (none without a paper table); the
-    per-replicate rows of ``table2_runs.csv``; and Table II's columns. ``final_hv[strategy][seed]``
+    ``runs[model][seed]``, ``summary_paths[model]`` in the same seed order), then the paper's rows
+    unchanged (none without a paper table); the per-replicate rows of ``table2_runs.csv`` (by seed);
+    and Table II's columns. ``final_hv[strategy][seed]``
     names the median run of each searched model."""
     structures = {tuple(s["structures"]) for by_seed in runs.values() for s in by_seed.values()}
     if len(structures) != 1:
@@ -245,10 +246,14 @@ def table2_rows(runs: Mapping[str, Mapping[int, Mapping[str, Any]]], summary_pat
     final_hv = final_hv or {}
     rows, per_run = [], []
     for model, by_seed in runs.items():
+        if len(summary_paths[model]) != len(by_seed):
+            raise DataError(f"{model}: {len(summary_paths[model])} summary paths for {len(by_seed)} runs")
+        # runs[model] and summary_paths[model] list the seeds in one order (the config's); rows go by seed
+        paths = dict(zip(by_seed, summary_paths[model]))
         hv = final_hv.get(model[4:]) if model.startswith("nas-") else None
-        rows.append(aggregate_row(by_seed, dataset, summary_paths[model], hv))
-        for (seed, summary), path in zip(sorted(by_seed.items()), summary_paths[model]):
-            per_run.append(measured_row(summary, dataset, str(path)) | {"seed": seed})
+        rows.append(aggregate_row(by_seed, dataset, [paths[k] for k in sorted(by_seed)], hv))
+        for seed in sorted(by_seed):
+            per_run.append(measured_row(by_seed[seed], dataset, str(paths[seed])) | {"seed": seed})
     rows = [{c: r.get(c, "") for c in columns} for r in rows]  # the paper's structure order
     run_cols = runs_columns(columns)
     per_run = [{c: r.get(c, "") for c in run_cols} for r in per_run]
