@@ -15,7 +15,7 @@ from mednas.models.registry import BASELINES, baseline_spec, check_image_size
 from mednas.provenance import expand_inputs
 from mednas.report.tables import table2_columns
 from mednas.search.mixsearch_config import check_mixsearch
-from mednas.search.objectives import Objectives
+from mednas.search.objectives import Objectives, parse_variant, variant_name
 from mednas.search.strategies import STRATEGIES
 from mednas.search.surrogate import check_strategies
 
@@ -351,16 +351,11 @@ def classify_paper_tables(wildcards):
 VARIANT_REGEX = r"[a-z_]+\+[a-z_]+|(eq5|no_flops|flops_sum)-[a-z_]+(\+[a-z_]+)?"
 
 
-def variant_name(construction, indicators):
-    """The {variant} wildcard of an objective construction and its indicators."""
-    return f"{construction}-{'+'.join(indicators)}"
-
-
 def with_variant(wildcards):
     """The experiment's search settings with the construction and indicators of the {variant} wildcard."""
-    construction, _, names = wildcards.variant.rpartition("-")
+    construction, indicators = parse_variant(wildcards.variant)
     search = dict(EXPERIMENTS[wildcards.exp]["search"])
-    search["zerocost"] = {**search["zerocost"], "indicators": names.split("+")}
+    search["zerocost"] = {**search["zerocost"], "indicators": indicators}
     if construction:  # a bare pair (Table VIII) keeps the experiment's construction and its params as they were
         search["zerocost"]["construction"] = construction
     return search
@@ -368,7 +363,8 @@ def with_variant(wildcards):
 
 def objective_variants(exp):
     """The Table IX variants of a classification experiment (classify.objective_variants)."""
-    return [variant_name(v["construction"], v["indicators"]) for v in EXPERIMENTS[exp]["classify"]["objective_variants"]]
+    return [variant_name(v["construction"], v["indicators"])
+            for v in EXPERIMENTS[exp]["classify"]["objective_variants"]]
 
 
 def objective_variant_metrics(wildcards):

@@ -16,8 +16,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mednas.errors import DataError
+from mednas.errors import ConfigError, DataError
 from mednas.models.registry import BASELINES
+from mednas.search.objectives import parse_variant
 
 METRIC_COLUMNS = ("method", "model", "source", "dataset", "{m}", "{m}_sd", "seeds", "{m}_per_seed", "params_m",
                   "flops_m_2xmacs", "image_size", "epochs", "device", "note")
@@ -83,6 +84,18 @@ def search_table(costs: Mapping[str, Mapping[str, Any]], flag: str,
     return rows + reported, list(SEARCH_COLUMNS)
 
 
+def pick_scores(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """An ablation's pick over its retraining runs: test ACC and AUC (mean, sample SD over seeds),
+    the seeds, params and 2 x MACs."""
+    acc = [float(r["test_acc"]) for r in runs]
+    auc = [float(r["test_auc"]) for r in runs]
+    return {"acc": round(statistics.fmean(acc), 4), "acc_sd": round(statistics.stdev(acc), 4) if len(acc) > 1 else "",
+            "auc": round(statistics.fmean(auc), 4), "auc_sd": round(statistics.stdev(auc), 4) if len(auc) > 1 else "",
+            "seeds": " ".join(str(r["seed"]) for r in runs),
+            "params_m": round(float(runs[0]["params"]) / 1e6, 4),
+            "flops_m_2xmacs": round(float(runs[0]["flops"]) / 1e6, 3)}
+
+
 ABLATION_COLUMNS = ("pair", "source", "dataset", "acc", "acc_sd", "auc", "auc_sd", "seeds", "params_m",
                     "flops_m_2xmacs", "params_mb", "note")
 
@@ -93,16 +106,7 @@ def ablation_table(metrics: Mapping[str, Sequence[Mapping[str, Any]]], flag: str
     paper's rows, which are averages over the 12 MedMNIST subsets (the paper has no per-subset ones)."""
     rows = []
     for pair, runs in metrics.items():
-        acc = [float(r["test_acc"]) for r in runs]
-        auc = [float(r["test_auc"]) for r in runs]
-        rows.append({"pair": pair, "source": "measured", "dataset": flag,
-                     "acc": round(statistics.fmean(acc), 4),
-                     "acc_sd": round(statistics.stdev(acc), 4) if len(acc) > 1 else "",
-                     "auc": round(statistics.fmean(auc), 4),
-                     "auc_sd": round(statistics.stdev(auc), 4) if len(auc) > 1 else "",
-                     "seeds": " ".join(str(r["seed"]) for r in runs),
-                     "params_m": round(float(runs[0]["params"]) / 1e6, 4),
-                     "flops_m_2xmacs": round(float(runs[0]["flops"]) / 1e6, 3),
+        rows.append({"pair": pair, "source": "measured", "dataset": flag, **pick_scores(runs),
                      "note": "NSGA-II with this pair as (p1, p2) of Eq. 5; pick retrained per seed"})
     if paper is not None:
         with open(paper, newline="") as fh:
@@ -129,22 +133,15 @@ def objectives_table(metrics: Mapping[str, Sequence[Mapping[str, Any]]], flag: s
     averages, its FLOPs column in its own unit)."""
     rows = []
     for variant, runs in metrics.items():
-        construction, _, names = variant.rpartition("-")
+        try:
+            construction, names = parse_variant(variant)
+        except ConfigError as err:
+            raise DataError(str(err)) from None
         construction = construction or "eq5"
-        if construction not in CONSTRUCTION_NOTES:
-            raise DataError(f"objective variant '{variant}': unknown construction '{construction}'")
         if not runs:
             raise DataError(f"objective variant '{variant}': no retrained run")
-        acc = [float(r["test_acc"]) for r in runs]
-        auc = [float(r["test_auc"]) for r in runs]
-        rows.append({"variant": variant, "construction": construction, "indicators": names, "source": "measured",
-                     "dataset": flag, "acc": round(statistics.fmean(acc), 4),
-                     "acc_sd": round(statistics.stdev(acc), 4) if len(acc) > 1 else "",
-                     "auc": round(statistics.fmean(auc), 4),
-                     "auc_sd": round(statistics.stdev(auc), 4) if len(auc) > 1 else "",
-                     "seeds": " ".join(str(r["seed"]) for r in runs),
-                     "params_m": round(float(runs[0]["params"]) / 1e6, 4),
-                     "flops_m_2xmacs": round(float(runs[0]["flops"]) / 1e6, 3),
+        rows.append({"variant": variant, "construction": construction, "indicators": "+".join(names),
+                     "source": "measured", "dataset": flag, **pick_scores(runs),
                      "note": CONSTRUCTION_NOTES[construction] + "; pick retrained per seed"})
     if paper is not None:
         with open(paper, newline="") as fh:

@@ -11,6 +11,7 @@ mean over the model's replicates (config key ``seeds``): ``dice_sd_pct`` is the 
 from __future__ import annotations
 
 import csv
+import statistics
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,8 +39,6 @@ def measured_rows(summaries: Mapping[tuple[str, str], Mapping[int, Mapping[str, 
     seed), the mean over replicates: baselines by their display name, searched models by their
     search setting (``dc`` / ``ds`` of the first replicate's genotype; ``search_minutes`` the mean
     per search of ``costs[model][seed]``)."""
-    import statistics
-
     rows = []
     for (model, domain), by_seed in summaries.items():
         if not by_seed:

@@ -36,6 +36,21 @@ COLUMN = {"dice": "dice_mean", "hd95": "hd95_mean", "params": "params", "flops":
 OBJECTIVES = (*COLUMN, "mstf")
 # MSTF-NAS Table IX: ways to build the two objectives from indicators and FLOPs -> allowed indicator counts
 CONSTRUCTIONS = {"eq5": (2,), "no_flops": (2,), "flops_sum": (1, 2)}
+
+
+def variant_name(construction: str, indicators: Sequence[str]) -> str:
+    """An ablation variant's name: ``"<construction>-p1[+p2]"`` (Table IX)."""
+    return f"{construction}-{'+'.join(indicators)}"
+
+
+def parse_variant(variant: str) -> tuple[str | None, list[str]]:
+    """The construction (None for a bare ``"p1+p2"``, Table VIII: the experiment's own) and the
+    indicators of an ablation variant's name."""
+    construction, _, names = variant.rpartition("-")
+    if construction and construction not in CONSTRUCTIONS:
+        raise ConfigError(f"objective variant '{variant}': unknown construction '{construction}'; choose from "
+                          f"{list(CONSTRUCTIONS)}")
+    return construction or None, names.split("+")
 BUDGETS = COST_METRICS  # every cost column can carry a budget
 TRAINED = ("inherit", "proxy")
 SEGMENTATION_QUALITY = ("dice", "hd95")  # measured by the inherit and proxy evaluators
