@@ -252,3 +252,69 @@ def test_table9_target_runs_each_construction(tmp_path):
         path.write_text(yaml.safe_dump(cfg))
         res = snakemake(tmp_path, "-n", "results/breast/table9_objectives.csv", "--configfile", str(path))
         assert res.returncode != 0 and message in res.stdout + res.stderr
+
+
+def test_spaces_table_rows_and_paper_rows(tmp_path):
+    """MSTF-NAS Table X from hand-made runs: a row per search space with its pick, candidates and search
+    minutes (mean, SD over seeds), then the paper's three rows unchanged."""
+    from mednas.report.classification import SPACES_COLUMNS, spaces_table
+
+    def run(seed, acc, auc):
+        return {"seed": seed, "test_acc": acc, "test_auc": auc, "params": 120_000, "flops": 2_000_000}
+
+    metrics = {"mstf": [run(0, 0.8, 0.9), run(1, 0.6, 0.7)], "darts": [run(0, 0.7, 0.75)]}
+    chosen = {"mstf": {"key": "mstf-1", "spec": {"kind": "mstf"}}, "darts": {"key": "darts-2", "spec": {"kind": "darts"}}}
+    costs = {s: {"candidates": 100, "search_seconds": 90.0} for s in metrics}
+    paper = Path(__file__).resolve().parents[1] / "config" / "paper" / "mstf_table10_spaces.csv"
+    rows = spaces_table(metrics, chosen, costs, "breastmnist", paper)
+    assert [r["source"] for r in rows] == ["measured"] * 2 + ["paper"] * 3
+    assert rows[0]["acc"] == 0.7 and rows[0]["acc_sd"] == pytest.approx(0.1414, abs=1e-4) and rows[0]["pick"] == "mstf-1"
+    assert rows[1]["space_kind"] == "darts" and rows[1]["search_minutes"] == 1.5 and rows[1]["candidates"] == 100
+    assert rows[2]["space"] == "DARTS" and rows[2]["acc"] == "0.825" and rows[-1]["auc"] == "0.932"
+    assert all(set(r) <= set(SPACES_COLUMNS) for r in rows)
+    with pytest.raises(DataError, match="search space 'darts': no chosen.json"):
+        spaces_table(metrics, {"mstf": chosen["mstf"]}, costs, "breastmnist", None)
+
+
+@pytest.mark.slow
+def test_table10_target_searches_each_space(tmp_path):
+    """Target table10_spaces.csv: each space of classify.space_variants searched at random in one batch of
+    classify.space_candidates, its pick retrained per seed; a space the registry lacks, or a search that
+    is not MSTF-NAS's Eq. 5, stops the run before any job."""
+    from workflow_util import snakemake
+
+    data = tmp_path / "medmnist"
+    write_medmnist(data, "breastmnist")
+    cfg = yaml.safe_load(_cls_config(tmp_path, data).read_text())
+    exp = cfg["experiments"]["breast"]
+    exp["classify"] |= {"seeds": [0], "baselines": {}, "space_candidates": 6,
+                        "space_variants": {"mstf": {"name": "mstf", "blocks": 2, "channels": 8},
+                                           "darts": {"name": "darts", "blocks": 1, "channels": 4},
+                                           "nsganet": {"name": "nsganet", "blocks": 2, "nodes": 3, "channels": 4}}}
+    path = tmp_path / "cls.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))  # the spaces in config order
+    res = snakemake(tmp_path, "results/breast/table10_spaces.csv", "--configfile", str(path), timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = tmp_path / "results" / "breast"
+    for space in ("mstf", "darts", "nsganet"):
+        search = out / "spaces" / space / "search" / "random"
+        chosen = json.loads((search / "chosen.json").read_text())
+        assert chosen["spec"]["kind"] == space and chosen["rule"] == "indicator_sum" and chosen["population"] == 6
+        assert len((search / "archive.csv").read_text().splitlines()) == 7
+        m = json.loads((out / "spaces" / space / "models" / "nas-random" / "seed0" / "metrics.json").read_text())
+        assert 0 <= m["test_acc"] <= 1
+    lines = (out / "table10_spaces.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in lines[1:4]] == ["mstf", "darts", "nsganet"]
+    assert sum(",paper," in line for line in lines) == 3
+    assert_audited(tmp_path, out / "table10_spaces.csv")
+    for change, message in ((lambda e: e["classify"]["space_variants"].update(x={"name": "nas-bench"}),
+                             "classify.space_variants.x: space.name: unknown search space 'nas-bench'"),
+                            (lambda e: e["classify"]["space_variants"]["darts"].update(nodes=4),
+                             "classify.space_variants.darts: space: unknown key(s) ['nodes']"),
+                            (lambda e: e["search"]["zerocost"].update(construction="no_flops"),
+                             "needs search.evaluator zerocost and search.zerocost.construction eq5")):
+        bad = yaml.safe_load(yaml.safe_dump(cfg))
+        change(bad["experiments"]["breast"])
+        path.write_text(yaml.safe_dump(bad, sort_keys=False))
+        res = snakemake(tmp_path, "-n", "results/breast/table10_spaces.csv", "--configfile", str(path))
+        assert res.returncode != 0 and message in res.stdout + res.stderr, res.stdout[-2000:] + res.stderr[-2000:]

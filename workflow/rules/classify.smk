@@ -209,3 +209,75 @@ rule classify_hybrid_tables:
         CONDA_ENV
     script:
         "../scripts/tables_hybrid.py"
+
+
+# MSTF-NAS Table X (search spaces): each space of `classify.space_variants` searched at random over
+# `classify.space_candidates` candidates in one batch (Eq. 5 normalised over all of them), the pick by
+# the highest indicator sum as the paper's (IV-E4), retrained on every seed.
+
+
+use rule classify_search as classify_search_space with:
+    output:
+        **with_prov(
+            archive="results/{exp}/spaces/{space}/search/{strategy}/archive.csv",
+            pareto="results/{exp}/spaces/{space}/search/{strategy}/pareto.csv",
+            hypervolume="results/{exp}/spaces/{space}/search/{strategy}/hypervolume.csv",
+            chosen="results/{exp}/spaces/{space}/search/{strategy}/chosen.json",
+            cost="results/{exp}/spaces/{space}/search/{strategy}/cost.json",
+        ),
+    wildcard_constraints:
+        exp=CLS_EXP,
+        space=SPACE_REGEX,
+        strategy="random",
+    params:
+        search=space_search,
+        space=lambda wc: EXPERIMENTS[wc.exp]["classify"]["space_variants"][wc.space],
+        dataset=setting("dataset"),
+        seed=setting("seed"),
+        device=setting("device"),
+        work="results/{exp}/spaces/{space}/search/{strategy}/.work",
+    log:
+        "logs/{exp}/spaces_{space}_search_{strategy}.log",
+
+
+use rule classify_train as classify_train_space with:
+    input:
+        data=lambda wc: str(subset_file(EXPERIMENTS[wc.exp]["dataset"]["path"], EXPERIMENTS[wc.exp]["dataset"]["flag"],
+                                        EXPERIMENTS[wc.exp]["dataset"]["size"])),
+        chosen="results/{exp}/spaces/{space}/search/random/chosen.json",
+    output:
+        **with_prov(
+            model="results/{exp}/spaces/{space}/models/{model}/seed{seed}/model.pt",
+            curve="results/{exp}/spaces/{space}/models/{model}/seed{seed}/curve.csv",
+            metrics="results/{exp}/spaces/{space}/models/{model}/seed{seed}/metrics.json",
+        ),
+    wildcard_constraints:
+        exp=CLS_EXP,
+        space=SPACE_REGEX,
+        model="nas-random",
+        seed=r"\d+",
+    log:
+        "logs/{exp}/spaces_{space}_train_{model}_seed{seed}.log",
+
+
+rule classify_spaces_ablation:
+    input:
+        metrics=lambda wc: [f"results/{wc.exp}/spaces/{s}/models/nas-random/seed{k}/metrics.json"
+                            for s in space_variants(wc.exp) for k in EXPERIMENTS[wc.exp]["classify"]["seeds"]],
+        chosen=lambda wc: [f"results/{wc.exp}/spaces/{s}/search/random/chosen.json" for s in space_variants(wc.exp)],
+        costs=lambda wc: [f"results/{wc.exp}/spaces/{s}/search/random/cost.json" for s in space_variants(wc.exp)],
+        paper=os.path.join(workflow.basedir, "config", "paper", "mstf_table10_spaces.csv"),
+    output:
+        **with_prov(table="results/{exp}/table10_spaces.csv"),
+    wildcard_constraints:
+        exp=CLS_EXP,
+    params:
+        spaces=lambda wc: space_variants(wc.exp),
+        seeds=setting("classify", "seeds"),
+        flag=setting("dataset", "flag"),
+    log:
+        "logs/{exp}/spaces_ablation_table.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/ablation_spaces.py"

@@ -8,6 +8,7 @@ from snakemake.utils import validate
 
 from mednas.data.medmnist import subset_file, subset_info
 from mednas.data.sources import describe_dataset
+from mednas.errors import ConfigError
 from mednas.report.classification import paper_rows
 from mednas.space.base import make_space
 from mednas.experiments import experiment_configs
@@ -20,6 +21,8 @@ from mednas.search.strategies import STRATEGIES
 from mednas.search.surrogate import check_strategies
 
 CONDA_ENV = "../../envs/mednas.yaml"
+# A Table X {space}: a name of classify.space_variants.
+SPACE_REGEX = r"[A-Za-z0-9_]+"
 
 # Every experiment of the config, by name: `experiments` (name -> settings over the shared
 # keys), or the one experiment the `experiment` key names. Each is checked on its own, so a
@@ -225,6 +228,18 @@ def check_classification(cfg):
         baseline_spec(baseline, settings)
     for variant in cfg["classify"]["objective_variants"]:  # Table IX: each construction's indicator count
         Objectives.from_config({**cfg["search"], "zerocost": {**cfg["search"]["zerocost"], **variant}})
+    if cfg["classify"]["space_variants"]:  # Table X: zerocost Eq. 5 picks; every space known, its keys checked
+        zc = cfg["search"]["zerocost"]
+        if cfg["search"]["evaluator"] != "zerocost" or zc.get("construction", "eq5") != "eq5":
+            raise ValueError(f"experiment '{name}': classify.space_variants (Table X) picks by MSTF-NAS's Eq. 5: it "
+                             "needs search.evaluator zerocost and search.zerocost.construction eq5")
+        for space, space_cfg in cfg["classify"]["space_variants"].items():
+            if not re.fullmatch(SPACE_REGEX, space):
+                raise ValueError(f"experiment '{name}': classify.space_variants: name {space!r} must match {SPACE_REGEX}")
+            try:
+                make_space(space_cfg)
+            except ConfigError as err:
+                raise ValueError(f"experiment '{name}': classify.space_variants.{space}: {err}") from None
 
 
 def cls_models(exp):
@@ -382,6 +397,24 @@ def objective_variant_metrics(wildcards):
                          f"search ({own}), which is already Table IX's Eq. 5 row")
     return [f"results/{wildcards.exp}/ablation/{v}/models/nas-nsga2/seed{k}/metrics.json"
             for v in objective_variants(wildcards.exp) for k in exp["classify"]["seeds"]]
+
+
+def space_variants(exp):
+    """The Table X search spaces of a classification experiment (classify.space_variants), in config order;
+    none is an error naming the key."""
+    names = list(EXPERIMENTS[exp]["classify"]["space_variants"])
+    if not names:
+        raise ValueError(f"experiment '{exp}': table10_spaces.csv compares the search spaces of config key "
+                         "classify.space_variants, which is empty")
+    return names
+
+
+def space_search(wildcards):
+    """A Table X search: the experiment's search settings with all of classify.space_candidates drawn in one
+    random batch, so that Eq. 5 is normalised over every candidate the pick is chosen from."""
+    exp = EXPERIMENTS[wildcards.exp]
+    return {**exp["search"], "population": exp["classify"]["space_candidates"], "generations": 1,
+            "choose": "indicator_sum"}
 
 
 def ablation_metrics(wildcards):

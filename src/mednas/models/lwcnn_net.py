@@ -11,11 +11,15 @@ part of the network (the flatten size depends on it).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mednas.errors import ConfigError
+from mednas.models.registry import register_network
 from mednas.space.lwcnn import LightweightCNNSpace, LWGenotype
 
 
@@ -64,3 +68,11 @@ class LightweightCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(torch.flatten(self.features(x), 1))
+
+
+@register_network("lwcnn")
+def build(spec: Mapping[str, Any], in_channels: int, num_classes: int) -> nn.Module:
+    if "image_size" not in spec:
+        raise ConfigError(f"model spec {dict(spec)} lacks image_size: an lwcnn network's head depends on it")
+    space = LightweightCNNSpace(**spec["space"])
+    return LightweightCNN(space.from_dict(spec["genotype"]), space, in_channels, num_classes, int(spec["image_size"]))

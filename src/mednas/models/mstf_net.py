@@ -15,42 +15,16 @@ Choices the paper's text leaves open (its Figs. 3, 4 and 6 were lost), ours:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mednas.space.mstf import NORMAL_OPS, REDUCTION_OPS, MSTFGenotype
-
-
-class ReLUConvBN(nn.Sequential):
-    def __init__(self, c_in: int, c_out: int, kernel: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0):
-        super().__init__(nn.ReLU(), nn.Conv2d(c_in, c_out, kernel, padding=padding, bias=False), nn.BatchNorm2d(c_out))
-
-
-class DilConv(nn.Sequential):
-    """ReLU, depthwise k x k (dilation ``d``), pointwise, BatchNorm."""
-
-    def __init__(self, c: int, k: int, d: int):
-        super().__init__(nn.ReLU(), nn.Conv2d(c, c, k, padding=d * (k - 1) // 2, dilation=d, groups=c, bias=False),
-                         nn.Conv2d(c, c, 1, bias=False), nn.BatchNorm2d(c))
-
-
-class SepConv(nn.Sequential):
-    """DARTS' separable convolution: the (undilated) depthwise-pointwise pair, twice."""
-
-    def __init__(self, c: int, k: int):
-        super().__init__(DilConv(c, k, 1), DilConv(c, k, 1))
-
-
-class Conv7x1x7(nn.Sequential):
-    def __init__(self, c: int):
-        super().__init__(nn.ReLU(), nn.Conv2d(c, c, (1, 7), padding=(0, 3), bias=False),
-                         nn.Conv2d(c, c, (7, 1), padding=(3, 0), bias=False), nn.BatchNorm2d(c))
-
-
-class Zero(nn.Module):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * 0.0
+from mednas.models.cell_ops import Conv7x1x7, DilConv, ReLUConvBN, SepConv, Zero, pad_even
+from mednas.models.registry import register_network
+from mednas.space.mstf import NORMAL_OPS, REDUCTION_OPS, MSTFGenotype, MSTFSpace
 
 
 def normal_op(name: str, c: int) -> nn.Module:
@@ -104,9 +78,7 @@ class ReductionCell(nn.Module):
         self.branches = nn.ModuleList(PoolBranch(REDUCTION_OPS[p], c) for p in pools)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h, w = x.shape[-2:]
-        if h % 2 or w % 2:  # an even side makes every pooling size halve it alike
-            x = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate")
+        x = pad_even(x)  # an even side makes every pooling size halve it alike
         return torch.cat([b(x) for b in self.branches], dim=1)
 
 
@@ -127,3 +99,9 @@ class MSTFNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.blocks(self.stem(x))
         return self.head(F.adaptive_avg_pool2d(F.relu(x), 1).flatten(1))
+
+
+@register_network("mstf")
+def build(spec: Mapping[str, Any], in_channels: int, num_classes: int) -> nn.Module:
+    space = MSTFSpace(**spec["space"])
+    return MSTFNet(space.from_dict(spec["genotype"]), in_channels, num_classes, space.channels)

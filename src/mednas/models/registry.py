@@ -11,9 +11,9 @@ the spec next to the weights, so a model file alone rebuilds its network.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypeVar
 
 from torch import nn
 
@@ -37,6 +37,28 @@ BASELINES: dict[str, tuple[str, dict[str, int]]] = {
 }
 # Settings that may be 0 (a switch); every other setting is a positive integer.
 SWITCHES = {"max_pool"}
+
+# Networks of searched spaces: spec kind (the space's registered name) -> builder(spec, in_channels,
+# num_classes). A space's network module registers its builder, so that a new space needs no change here.
+NETWORKS: dict[str, Callable[[Mapping[str, Any], int, int], nn.Module]] = {}
+B = TypeVar("B")
+
+
+def register_network(kind: str) -> Callable[[B], B]:
+    """Function decorator: build specs of ``kind`` with ``builder(spec, in_channels, num_classes)``."""
+
+    def add(builder: B) -> B:
+        if kind in NETWORKS:
+            raise ValueError(f"network kind '{kind}' is registered twice")
+        NETWORKS[kind] = builder  # type: ignore[assignment]
+        return builder
+
+    return add
+
+
+def _load_builtin_networks() -> None:
+    # importing a network module registers its builder; imported on first use, as the spaces are
+    from mednas.models import darts_net, lwcnn_net, mstf_net, nsganet_net  # noqa: F401
 
 
 def baseline_spec(name: str, settings: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -87,20 +109,9 @@ def build_model(spec: Mapping[str, Any]) -> nn.Module:
         raise ConfigError(f"model spec {dict(spec)} lacks {missing}: a network learns them from the data "
                           "(mednas.models.registry.fit_to_data)")
     in_ch, n_cls = int(spec["in_channels"]), int(spec["num_classes"])
-    if kind == "mstf":
-        from mednas.models.mstf_net import MSTFNet
-        from mednas.space.mstf import MSTFSpace
-
-        space = MSTFSpace(**spec["space"])
-        return MSTFNet(space.from_dict(spec["genotype"]), in_ch, n_cls, space.channels)
-    if kind == "lwcnn":
-        from mednas.models.lwcnn_net import LightweightCNN
-        from mednas.space.lwcnn import LightweightCNNSpace
-
-        if "image_size" not in spec:
-            raise ConfigError(f"model spec {dict(spec)} lacks image_size: an lwcnn network's head depends on it")
-        space = LightweightCNNSpace(**spec["space"])
-        return LightweightCNN(space.from_dict(spec["genotype"]), space, in_ch, n_cls, int(spec["image_size"]))
+    _load_builtin_networks()
+    if kind in NETWORKS:
+        return NETWORKS[kind](spec, in_ch, n_cls)
     if kind == "unet":
         return UNet(in_ch, n_cls, base=int(spec["base"]), depth=int(spec["depth"]))
     if kind == "attention_unet":
@@ -120,7 +131,7 @@ def build_model(spec: Mapping[str, Any]) -> nn.Module:
         return getattr(nets, kind)(spatial_dims=2, n_input_channels=in_ch, num_classes=n_cls,
                                    conv1_t_size=int(spec["conv1"]), conv1_t_stride=int(spec["stride"]),
                                    no_max_pool=not spec["max_pool"])
-    raise ConfigError(f"model spec: unknown kind {kind!r}; known: cardiac, mstf, lwcnn, weaved, "
+    raise ConfigError(f"model spec: unknown kind {kind!r}; known: cardiac, weaved, {', '.join(sorted(NETWORKS))}, "
                       f"{', '.join(BASELINES)}")
 
 

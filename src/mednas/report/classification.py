@@ -156,3 +156,38 @@ def objectives_table(metrics: Mapping[str, Sequence[Mapping[str, Any]]], flag: s
                              "acc": r["acc"], "auc": r["auc"], "flops_m": r["flops_m"], "params_mb": r["params_mb"],
                              "note": "as printed: the average over the 12 MedMNIST subsets, not this subset"})
     return rows
+
+
+SPACES_COLUMNS = ("space", "space_kind", "source", "dataset", "acc", "acc_sd", "auc", "auc_sd", "seeds", "params_m",
+                  "flops_m_2xmacs", "candidates", "search_minutes", "pick", "note")
+
+
+def spaces_table(metrics: Mapping[str, Sequence[Mapping[str, Any]]], chosen: Mapping[str, Mapping[str, Any]],
+                 costs: Mapping[str, Mapping[str, Any]], flag: str, paper: str | Path | None) -> list[dict[str, Any]]:
+    """MSTF-NAS Table X: per search space, the random-search pick (the best by the indicator sum of
+    Eq. 5 among the space's candidates) retrained per seed, test ACC and AUC (mean, SD over seeds);
+    then the paper's rows (12-subset averages)."""
+    rows = []
+    for space, runs in metrics.items():
+        if not runs:
+            raise DataError(f"search space '{space}': no retrained run")
+        if space not in chosen or space not in costs:
+            raise DataError(f"search space '{space}': no chosen.json / cost.json of its search")
+        pick, cost = chosen[space], costs[space]
+        rows.append({"space": space, "space_kind": pick["spec"]["kind"], "source": "measured", "dataset": flag,
+                     **pick_scores(runs), "candidates": cost["candidates"],
+                     "search_minutes": round(float(cost["search_seconds"]) / 60, 2), "pick": pick["key"],
+                     "note": "random search, pick by the highest indicator sum (Eq. 5's p1 + p2); retrained per seed"})
+    if paper is not None:
+        with open(paper, newline="") as fh:
+            reader = csv.DictReader(fh)
+            want = ["space", "auc", "acc", "source"]
+            if reader.fieldnames != want:
+                raise DataError(f"{paper}: columns {reader.fieldnames}, expected {want}")
+            for r in reader:
+                if r["source"] != "paper":
+                    raise DataError(f"{paper}: row {r['space']!r} is not marked source=paper")
+                rows.append({"space": r["space"], "source": "paper", "dataset": "MedMNIST (12-subset average)",
+                             "acc": r["acc"], "auc": r["auc"],
+                             "note": "as printed: the average over the 12 MedMNIST subsets, not this subset"})
+    return rows

@@ -206,3 +206,16 @@ def run_mixsearch_beta(arch_paths: Mapping[str, str], genotype_paths: Mapping[st
     genotypes = {name: _read_json(p)["genotype"] for name, p in genotype_paths.items()}
     with atomic_output(out_png) as tmp:
         mixsearch.plot_beta(tmp, betas, genotypes)
+
+
+def run_spaces_ablation(metrics_paths: Mapping[str, Sequence[str]], chosen_paths: Mapping[str, str],
+                        cost_paths: Mapping[str, str], flag: str, paper: str | None, output: str) -> None:
+    """MSTF-NAS Table X (search spaces) for one subset; each mapping is keyed by the space's name in
+    ``classify.space_variants``: its pick's runs' ``metrics.json``, its search's ``chosen.json`` and ``cost.json``."""
+    from mednas.report.classification import SPACES_COLUMNS, spaces_table
+
+    metrics = {s: sorted((_read_json(x) for x in paths), key=lambda r: r["seed"]) for s, paths in metrics_paths.items()}
+    chosen = {s: _read_json(p) for s, p in chosen_paths.items()}
+    costs = {s: _read_json(p) for s, p in cost_paths.items()}
+    with atomic_outputs([output]) as (tmp,):
+        write_rows(tmp, spaces_table(metrics, chosen, costs, flag, paper), SPACES_COLUMNS)

@@ -77,7 +77,7 @@ def register_space(name: str) -> Callable[[S], S]:
 def _load_builtin_spaces() -> None:
     # Importing a space module registers it; the built-in ones are imported on first use so
     # that this module stays importable from the space modules themselves.
-    from mednas.space import cardiac, lwcnn, mstf  # noqa: F401
+    from mednas.space import cardiac, darts, lwcnn, mstf, nsganet  # noqa: F401
 
 
 def space_names() -> list[str]:
