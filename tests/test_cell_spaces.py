@@ -38,8 +38,16 @@ def test_darts_cells_take_two_distinct_inputs_and_stride_only_from_the_cell_inpu
     genes |= {"normal_n1_in0": 2, "normal_n1_in1": 2}  # both edges of node 1 read node 0
     with pytest.raises(ValueError, match="normal_n1: both edges read state 2"):
         space.from_dict(genes)
-    repaired = space.repair(space.from_variables(genes))
-    assert repaired.to_dict()["normal_n1_in1"] == 0  # the next state, cyclically among 0..2
+    repaired = space.repair(space.from_variables(genes)).to_dict()
+    # the repeat moves to the next state, cyclically among 0..2, and the edges are put in input order
+    assert (repaired["normal_n1_in0"], repaired["normal_n1_in1"]) == (0, 2)
+    # one network, one key: a node's two edges swapped give the same genotype after repair
+    a = dict.fromkeys(GENE_NAMES, 0) | {"normal_n3_op0": 5, "normal_n3_in0": 4, "normal_n3_op1": 1, "normal_n3_in1": 2}
+    b = a | {"normal_n3_op0": 1, "normal_n3_in0": 2, "normal_n3_op1": 5, "normal_n3_in1": 4}
+    assert space.repair(space.from_variables(a)) == space.repair(space.from_variables(b))
+    with pytest.raises(ValueError, match="normal_n3: edges not in order"):
+        space.validate(space.from_variables(space.repair(space.from_variables(b)).to_dict() | {
+            "normal_n3_op0": 5, "normal_n3_in0": 4, "normal_n3_op1": 1, "normal_n3_in1": 2}))
     assert space.repair(DartsGenotype((9,) * 32)).genes[0] == 6  # an op index clipped to the 7 ops
     genes = space.repair(space.from_variables(dict.fromkeys(GENE_NAMES, 3) | {"reduce_n3_in0": 4})).to_dict()
     net = DartsNet(space.from_dict(genes), 1, 2, 4, 1)
@@ -48,6 +56,20 @@ def test_darts_cells_take_two_distinct_inputs_and_stride_only_from_the_cell_inpu
     assert net(torch.randn(1, 1, 9, 9)).shape == (1, 2)
     with pytest.raises(ConfigError, match="unknown key"):
         make_space({"name": "darts", "nodes": 4})
+    with pytest.raises(ConfigError, match=r"space.channels must be an integer, got 16.5"):
+        make_space({"name": "darts", "channels": 16.5})
+
+
+def test_darts_sampling_draws_every_pair_of_inputs_alike():
+    from collections import Counter
+
+    space, rng = make_space({"name": "darts"}), random.Random(0)
+    pairs = Counter()
+    for _ in range(3000):
+        g = space.sample(rng).to_dict()
+        pairs[(g["normal_n2_in0"], g["normal_n2_in1"])] += 1  # node 2: 6 pairs of 4 states
+    assert sorted(pairs) == [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]
+    assert max(pairs.values()) / min(pairs.values()) < 1.25  # an independent draw and repair gives 1.5 and more
 
 
 def test_nsganet_phase_follows_nsga_nets_repairs():

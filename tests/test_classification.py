@@ -300,6 +300,8 @@ def test_table10_target_searches_each_space(tmp_path):
         search = out / "spaces" / space / "search" / "random"
         chosen = json.loads((search / "chosen.json").read_text())
         assert chosen["spec"]["kind"] == space and chosen["rule"] == "indicator_sum" and chosen["population"] == 6
+        record = json.loads((search / "chosen.json.prov.json").read_text())
+        assert record["params"]["space"]["name"] == space and "space" not in record["config"]
         assert len((search / "archive.csv").read_text().splitlines()) == 7
         m = json.loads((out / "spaces" / space / "models" / "nas-random" / "seed0" / "metrics.json").read_text())
         assert 0 <= m["test_acc"] <= 1
@@ -309,6 +311,8 @@ def test_table10_target_searches_each_space(tmp_path):
     assert_audited(tmp_path, out / "table10_spaces.csv")
     for change, message in ((lambda e: e["classify"]["space_variants"].update(x={"name": "nas-bench"}),
                              "classify.space_variants.x: space.name: unknown search space 'nas-bench'"),
+                            (lambda e: e["classify"]["space_variants"].update(seg={"name": "cardiac"}),
+                             "space 'cardiac' builds no classifier"),
                             (lambda e: e["classify"]["space_variants"]["darts"].update(nodes=4),
                              "classify.space_variants.darts: space: unknown key(s) ['nodes']"),
                             (lambda e: e["search"]["zerocost"].update(construction="no_flops"),

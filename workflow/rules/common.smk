@@ -12,7 +12,7 @@ from mednas.errors import ConfigError
 from mednas.report.classification import paper_rows
 from mednas.space.base import make_space
 from mednas.experiments import experiment_configs
-from mednas.models.registry import BASELINES, baseline_spec, check_image_size
+from mednas.models.registry import BASELINES, baseline_spec, check_image_size, network_kinds
 from mednas.provenance import expand_inputs
 from mednas.report.tables import table2_columns
 from mednas.search.mixsearch_config import check_mixsearch
@@ -207,7 +207,10 @@ def check_classification(cfg):
     path = subset_file(ds["path"], ds["flag"], ds["size"])
     if not path.is_file():
         raise ValueError(f"experiment '{name}': {path} not found (dataset.path / dataset.flag / dataset.size)")
-    make_space(cfg["space"])  # an unknown space or space key stops the run here
+    try:  # an unknown space or space key, or a space without a classifier network, stops the run here
+        check_classifier_space(make_space(cfg["space"]), "space")
+    except ConfigError as err:
+        raise ValueError(f"experiment '{name}': {err}") from None
     if cfg["search"]["evaluator"] not in ("zerocost", "kfold"):
         raise ValueError(f"experiment '{name}': a classification search takes search.evaluator zerocost (MSTF-NAS) "
                          f"or kfold (cross-validated training), not {cfg['search']['evaluator']}")
@@ -237,9 +240,16 @@ def check_classification(cfg):
             if not re.fullmatch(SPACE_REGEX, space):
                 raise ValueError(f"experiment '{name}': classify.space_variants: name {space!r} must match {SPACE_REGEX}")
             try:
-                make_space(space_cfg)
+                check_classifier_space(make_space(space_cfg), f"classify.space_variants.{space}")
             except ConfigError as err:
                 raise ValueError(f"experiment '{name}': classify.space_variants.{space}: {err}") from None
+
+
+def check_classifier_space(space, key):
+    """A classification search needs a space whose genotypes build a classifier (a registered network)."""
+    if space.name not in network_kinds():
+        raise ConfigError(f"{key}.name: space '{space.name}' builds no classifier; spaces with a classification "
+                          f"network: {network_kinds()}")
 
 
 def cls_models(exp):

@@ -13,7 +13,11 @@ torch.set_num_threads(snakemake.threads)
 p = snakemake.params
 device = resolve_device(p.device)
 out = snakemake.output
-with snakemake_step(snakemake, config_keys=["search", "space", "dataset", "seed", "device"],
+# an ablation's search ({variant}: Tables VIII / IX; {space}: Table X) runs settings of its own, which its
+# params record: the experiment's search and space sections would misname them
+variant = any(k in snakemake.wildcards.keys() for k in ("variant", "space"))
+keys = ["dataset", "seed", "device"] + ([] if variant else ["search", "space"])
+with snakemake_step(snakemake, config_keys=keys,
                     seed=int(p.search.get("seed", p.seed)), device=describe_device(device)):
     run_classification_search(
         strategy=snakemake.wildcards.strategy, search_cfg=p.search, space_cfg=p.space, dataset_cfg=p.dataset,

@@ -7,9 +7,10 @@ bit but an output reads the phase's input; a node with inputs but no output feed
 output; several inputs are concatenated and reduced by a 1x1 convolution; the output node (BatchNorm
 and ReLU after its 1x1 reduction) also reads the phase's input when the residual bit is set; a node
 with neither inputs nor outputs is left out. The reduction is NSGA-Net's 2 x 2 max pooling (ceil mode:
-7 px become 4). Ours: the stem is one 3 x 3 convolution to ``channels`` with BatchNorm, and a phase
-without any connection bit (NSGA-Net drops it and so changes the depth) keeps node 1 alone, so that
-every genotype has ``blocks`` reductions.
+7 px become 4). Ours: the stem is one 3 x 3 convolution to ``channels`` with BatchNorm; every block
+ends with its reduction, the last one too (MSTF-NAS's layout: NSGA-Net pools only between phases);
+and a phase without any connection bit (NSGA-Net drops it and so changes the depth) keeps node 1
+alone, so that every genotype has ``blocks`` reductions.
 """
 
 from __future__ import annotations

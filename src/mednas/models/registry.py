@@ -2,10 +2,10 @@
 
 A spec is ``{"kind": "cardiac", "genotype": {...}, "arch": {...}}`` for a searched network
 or ``{"kind": "unet", "base": 64, "depth": 4}`` for the U-Net baseline (``attention_unet``: MONAI's),
-``{"kind": "weaved", "genotype": {...}}`` for a MixSearch network; classifiers:
-``{"kind": "mstf", "genotype": {...}, "space": {...}}``, ``{"kind": "lwcnn", ..., "image_size": 28}``
-and ``{"kind": "resnet18", ...}``
-(MONAI's ResNet-18). ``model.pt`` stores
+``{"kind": "weaved", "genotype": {...}}`` for a MixSearch network; classifiers of a searched space:
+``{"kind": <space name>, "genotype": {...}, "space": {...}, "image_size": 28}`` (``mstf``, ``lwcnn``,
+``darts``, ``nsganet``: each space's network module registers its builder with
+:func:`register_network`), and ``{"kind": "resnet18", ...}`` (MONAI's ResNet-18). ``model.pt`` stores
 the spec next to the weights, so a model file alone rebuilds its network.
 """
 
@@ -39,7 +39,8 @@ BASELINES: dict[str, tuple[str, dict[str, int]]] = {
 SWITCHES = {"max_pool"}
 
 # Networks of searched spaces: spec kind (the space's registered name) -> builder(spec, in_channels,
-# num_classes). A space's network module registers its builder, so that a new space needs no change here.
+# num_classes). A space's network module registers its builder; build_model dispatches on the kind, so a
+# new space adds its module to _load_builtin_networks and nothing else here.
 NETWORKS: dict[str, Callable[[Mapping[str, Any], int, int], nn.Module]] = {}
 B = TypeVar("B")
 
@@ -59,6 +60,12 @@ def register_network(kind: str) -> Callable[[B], B]:
 def _load_builtin_networks() -> None:
     # importing a network module registers its builder; imported on first use, as the spaces are
     from mednas.models import darts_net, lwcnn_net, mstf_net, nsganet_net  # noqa: F401
+
+
+def network_kinds() -> list[str]:
+    """The spaces whose genotypes build a classifier (every registered network builder)."""
+    _load_builtin_networks()
+    return sorted(NETWORKS)
 
 
 def baseline_spec(name: str, settings: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -81,11 +88,6 @@ def baseline_spec(name: str, settings: Mapping[str, Any] | None) -> dict[str, An
 def cardiac_spec(genotype: Genotype, arch: ArchSettings) -> dict[str, Any]:
     """The spec of a searched network."""
     return {"kind": "cardiac", "genotype": genotype.to_dict(), "arch": asdict(arch)}
-
-
-def mstf_spec(genotype: Any, space_settings: Mapping[str, int]) -> dict[str, Any]:
-    """The spec of a network of the MSTF-NAS space."""
-    return {"kind": "mstf", "genotype": genotype.to_dict(), "space": dict(space_settings)}
 
 
 def fit_to_data(spec: Mapping[str, Any], in_channels: int, num_classes: int) -> dict[str, Any]:

@@ -97,6 +97,19 @@ def make_space(cfg: Mapping[str, Any], default: str = "cardiac") -> SearchSpace:
     return build(cfg)
 
 
+def integer_settings(cfg: Mapping[str, Any], space: str, allowed: tuple[str, ...]) -> dict[str, int]:
+    """A space section whose settings are all integers, checked: unknown keys and non-integers are
+    errors naming the key (a width of 16.5 must not quietly become 16)."""
+    unknown = sorted(set(cfg) - set(allowed))
+    if unknown:
+        raise ConfigError(f"space: unknown key(s) {unknown} for space '{space}' ({', '.join(allowed)})")
+    bad = [f"space.{k} must be an integer, got {v!r}" for k, v in cfg.items()
+           if isinstance(v, bool) or not isinstance(v, int)]
+    if bad:
+        raise ConfigError(f"space '{space}': " + "; ".join(bad))
+    return dict(cfg)
+
+
 class IntegerCoding:
     """A space's genotypes as integer vectors, for pymoo operators that need one box of integers
     (MOEA/D with SBX and polynomial mutation): an ``Integer`` variable is itself, a ``Choice`` its

@@ -10,17 +10,19 @@ DARTS' derivation takes them.
 
 Genes, per cell ``c`` in (``normal``, ``reduce``), node i and edge e in (0, 1): ``c_n<i>_op<e>``
 (an index into :data:`DARTS_OPS`) and ``c_n<i>_in<e>`` (0 .. i + 1): 2 x 4 x 2 x 2 = 32 genes.
-``repair`` moves a second edge that repeats the first one's input to the next state.
+``repair`` moves a second edge that repeats the first one's input to the next state and orders a
+node's two edges by (input, operation), so that a network has one key.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from mednas.errors import ConfigError
-from mednas.space.base import VariableSpace, register_space
+from mednas.space.base import VariableSpace, integer_settings, register_space
 
 DARTS_OPS = ("max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3",
              "dil_conv_5x5")
@@ -64,9 +66,8 @@ class DartsSpace(VariableSpace):
     def __init__(self, blocks: int = 3, channels: int = 16):
         if blocks < 1:
             raise ConfigError(f"space.blocks must be >= 1, got {blocks}")
-        if channels < 2 or channels % 2:
-            raise ConfigError(f"space.channels must be an even number >= 2 (a stride-2 skip splits it in two), "
-                              f"got {channels}")
+        if channels < 1:
+            raise ConfigError(f"space.channels must be >= 1, got {channels}")
         self.blocks, self.channels = int(blocks), int(channels)
         self._hi = []
         for _ in CELLS:
@@ -75,10 +76,7 @@ class DartsSpace(VariableSpace):
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> DartsSpace:
-        unknown = sorted(set(cfg) - {"blocks", "channels"})
-        if unknown:
-            raise ConfigError(f"space: unknown key(s) {unknown} for space 'darts' (blocks, channels)")
-        return cls(**{k: int(v) for k, v in cfg.items()})
+        return cls(**integer_settings(cfg, "darts", ("blocks", "channels")))
 
     def settings(self) -> dict[str, int]:
         return {"blocks": self.blocks, "channels": self.channels}
@@ -91,15 +89,29 @@ class DartsSpace(VariableSpace):
     def from_variables(self, x: Mapping[str, Any]) -> DartsGenotype:
         return DartsGenotype(tuple(int(round(float(x[n]))) for n in GENE_NAMES))
 
+    def sample(self, rng: random.Random) -> DartsGenotype:
+        """Operations uniform; a node's two inputs a uniform pair of distinct earlier states (drawing
+        them independently and repairing a repeat would favour neighbouring states)."""
+        genes = []
+        for _ in CELLS:
+            for i in range(NODES):
+                a, b = rng.sample(range(i + 2), 2)
+                genes += [rng.randrange(len(DARTS_OPS)), a, rng.randrange(len(DARTS_OPS)), b]
+        return self.repair(DartsGenotype(tuple(genes)))
+
     def repair(self, g: DartsGenotype) -> DartsGenotype:
         """Genes clipped to their ranges; a node's second edge that reads the first one's state reads
-        the next state instead (cyclically among the node's i + 2 choices)."""
+        the next state instead (cyclically among the node's i + 2 choices); then a node's two edges in
+        order of (input, operation), so that one network has one genotype (edges are summed: their
+        order does not matter)."""
         genes = [min(max(v, 0), hi) for v, hi in zip(g.genes, self._hi)]
         for k in range(len(CELLS)):
             for i in range(NODES):
-                first = k * GENES_PER_CELL + 4 * i + 1
-                if genes[first] == genes[first + 2]:
-                    genes[first + 2] = (genes[first] + 1) % (i + 2)
+                at = k * GENES_PER_CELL + 4 * i
+                (op0, in0), (op1, in1) = (genes[at], genes[at + 1]), (genes[at + 2], genes[at + 3])
+                if in0 == in1:
+                    in1 = (in0 + 1) % (i + 2)
+                genes[at:at + 4] = [x for src, op in sorted([(in0, op0), (in1, op1)]) for x in (op, src)]
         return DartsGenotype(tuple(genes))
 
     def validate(self, g: DartsGenotype) -> DartsGenotype:
@@ -108,9 +120,11 @@ class DartsSpace(VariableSpace):
         bad = [f"{n}={v} not in [0, {hi}]" for n, v, hi in zip(GENE_NAMES, g.genes, self._hi) if not 0 <= v <= hi]
         for k, cell in enumerate(CELLS):
             for i in range(NODES):
-                first = k * GENES_PER_CELL + 4 * i + 1
-                if g.genes[first] == g.genes[first + 2]:
-                    bad.append(f"{cell}_n{i}: both edges read state {g.genes[first]}")
+                at = k * GENES_PER_CELL + 4 * i
+                if g.genes[at + 1] == g.genes[at + 3]:
+                    bad.append(f"{cell}_n{i}: both edges read state {g.genes[at + 1]}")
+                elif (g.genes[at + 1], g.genes[at]) > (g.genes[at + 3], g.genes[at + 2]):
+                    bad.append(f"{cell}_n{i}: edges not in order of (input, operation) (repair orders them)")
         if bad:
             raise ValueError("genotype outside the search space: " + "; ".join(bad))
         return g

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mednas.errors import ConfigError
-from mednas.space.base import VariableSpace, register_space
+from mednas.space.base import VariableSpace, integer_settings, register_space
 
 NORMAL_OPS = ("sep_conv_3x3", "sep_conv_5x5", "sep_conv_7x7", "dil_conv_3x3", "dil_conv_5x5", "conv_7x1_1x7",
               "identity", "zero")
@@ -92,10 +92,7 @@ class MSTFSpace(VariableSpace):
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> MSTFSpace:
-        unknown = sorted(set(cfg) - {"blocks", "channels"})
-        if unknown:
-            raise ConfigError(f"space: unknown key(s) {unknown} for space 'mstf' (blocks, channels)")
-        return cls(**{k: int(v) for k, v in cfg.items()})
+        return cls(**integer_settings(cfg, "mstf", ("blocks", "channels")))
 
     def settings(self) -> dict[str, int]:
         return {"blocks": self.blocks, "channels": self.channels}

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mednas.errors import ConfigError
-from mednas.space.base import VariableSpace, register_space
+from mednas.space.base import VariableSpace, integer_settings, register_space
 
 
 def phase_gene_names(phase: int, nodes: int) -> list[str]:
@@ -74,10 +74,7 @@ class NSGANetSpace(VariableSpace):
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> NSGANetSpace:
-        unknown = sorted(set(cfg) - {"blocks", "nodes", "channels"})
-        if unknown:
-            raise ConfigError(f"space: unknown key(s) {unknown} for space 'nsganet' (blocks, nodes, channels)")
-        return cls(**{k: int(v) for k, v in cfg.items()})
+        return cls(**integer_settings(cfg, "nsganet", ("blocks", "nodes", "channels")))
 
     def settings(self) -> dict[str, int]:
         return {"blocks": self.blocks, "nodes": self.nodes, "channels": self.channels}
