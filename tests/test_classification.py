@@ -322,3 +322,24 @@ def test_table10_target_searches_each_space(tmp_path):
         path.write_text(yaml.safe_dump(bad, sort_keys=False))
         res = snakemake(tmp_path, "-n", "results/breast/table10_spaces.csv", "--configfile", str(path))
         assert res.returncode != 0 and message in res.stdout + res.stderr, res.stdout[-2000:] + res.stderr[-2000:]
+
+
+def test_spaces_average_over_subsets_needs_the_same_spaces_everywhere():
+    """Table X as the paper prints it: each space's mean over the subsets' rows, then the paper's rows."""
+    from mednas.report.classification import spaces_average
+
+    def row(space, dataset, acc, auc):
+        return {"space": space, "source": "measured", "dataset": dataset, "acc": str(acc), "auc": str(auc)}
+
+    paper = Path(__file__).resolve().parents[1] / "config" / "paper" / "mstf_table10_spaces.csv"
+    tables = {"a.csv": [row("mstf", "breastmnist", 0.8, 0.9), row("darts", "breastmnist", 0.7, 0.8),
+                        {"space": "DARTS", "source": "paper", "acc": "0.825", "auc": "0.926"}],
+              "b.csv": [row("darts", "retinamnist", 0.5, 0.6), row("mstf", "retinamnist", 0.4, 0.7)]}
+    rows = spaces_average(tables, paper)
+    assert [(r["space"], r["source"]) for r in rows][:2] == [("mstf", "measured"), ("darts", "measured")]
+    assert rows[0]["acc"] == 0.6 and rows[0]["auc"] == 0.8 and rows[0]["datasets"] == "breastmnist retinamnist"
+    assert rows[1]["acc_per_dataset"] == "0.7000 0.5000" and rows[1]["n_datasets"] == 2
+    assert [r["source"] for r in rows[2:]] == ["paper"] * 3 and rows[-1]["acc"] == "0.838"
+    tables["b.csv"] = tables["b.csv"][:1]
+    with pytest.raises(DataError, match="needs the same spaces everywhere"):
+        spaces_average(tables, None)

@@ -281,3 +281,17 @@ rule classify_spaces_ablation:
         CONDA_ENV
     script:
         "../scripts/ablation_spaces.py"
+
+
+rule classify_spaces_average:
+    input:
+        tables=lambda wc: [f"results/{e}/table10_spaces.csv" for e in space_experiments()],
+        paper=os.path.join(workflow.basedir, "config", "paper", "mstf_table10_spaces.csv"),
+    output:
+        **with_prov(table="results/table10_spaces_average.csv"),
+    log:
+        "logs/table10_spaces_average.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/ablation_spaces_average.py"

@@ -419,6 +419,15 @@ def space_variants(exp):
     return names
 
 
+def space_experiments():
+    """The classification experiments with a Table X (classify.space_variants), for the average over them."""
+    names = [e for e, c in EXPERIMENTS.items() if c["task"] == "classification" and c["classify"]["space_variants"]]
+    if not names:
+        raise ValueError("table10_spaces_average.csv averages Table X over the classification experiments with "
+                         "classify.space_variants: this config has none")
+    return names
+
+
 def space_search(wildcards):
     """A Table X search: the experiment's search settings with all of classify.space_candidates drawn in one
     random batch, so that Eq. 5 is normalised over every candidate the pick is chosen from."""

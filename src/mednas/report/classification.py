@@ -191,3 +191,40 @@ def spaces_table(metrics: Mapping[str, Sequence[Mapping[str, Any]]], chosen: Map
                              "acc": r["acc"], "auc": r["auc"],
                              "note": "as printed: the average over the 12 MedMNIST subsets, not this subset"})
     return rows
+
+
+SPACES_AVERAGE_COLUMNS = ("space", "source", "datasets", "n_datasets", "acc", "auc", "acc_per_dataset",
+                          "auc_per_dataset", "note")
+
+
+def spaces_average(tables: Mapping[str, Sequence[Mapping[str, Any]]], paper: str | Path | None
+                   ) -> list[dict[str, Any]]:
+    """Table X as the paper prints it: each space's test ACC and AUC averaged over data sets (the
+    measured rows of every subset's ``table10_spaces.csv``, each already a mean over seeds), then the
+    paper's rows (its 12-subset averages). Every space must be measured on every data set."""
+    measured = {name: [r for r in rows if r["source"] == "measured"] for name, rows in tables.items()}
+    if not measured:
+        raise DataError("Table X average: no subset's table10_spaces.csv")
+    spaces = [r["space"] for r in next(iter(measured.values()))]
+    for name, rows in measured.items():
+        if sorted(r["space"] for r in rows) != sorted(spaces):
+            raise DataError(f"Table X average: {name} compares spaces {sorted(r['space'] for r in rows)}, "
+                            f"another subset {sorted(spaces)}: an average needs the same spaces everywhere")
+    out = []
+    for space in spaces:
+        per = {next(r["dataset"] for r in rows): next(r for r in rows if r["space"] == space)
+               for rows in measured.values()}
+        acc = [float(r["acc"]) for r in per.values()]
+        auc = [float(r["auc"]) for r in per.values()]
+        out.append({"space": space, "source": "measured", "datasets": " ".join(per), "n_datasets": len(per),
+                    "acc": round(statistics.fmean(acc), 4), "auc": round(statistics.fmean(auc), 4),
+                    "acc_per_dataset": " ".join(f"{a:.4f}" for a in acc),
+                    "auc_per_dataset": " ".join(f"{a:.4f}" for a in auc),
+                    "note": "mean over the data sets of each one's mean over seeds"})
+    if paper is not None:
+        with open(paper, newline="") as fh:
+            for r in csv.DictReader(fh):
+                out.append({"space": r["space"], "source": "paper", "datasets": "MedMNIST (12 subsets)",
+                            "n_datasets": 12, "acc": r["acc"], "auc": r["auc"],
+                            "note": "as printed: the average over the 12 MedMNIST subsets"})
+    return out

@@ -219,3 +219,15 @@ def run_spaces_ablation(metrics_paths: Mapping[str, Sequence[str]], chosen_paths
     costs = {s: _read_json(p) for s, p in cost_paths.items()}
     with atomic_outputs([output]) as (tmp,):
         write_rows(tmp, spaces_table(metrics, chosen, costs, flag, paper), SPACES_COLUMNS)
+
+
+def run_spaces_average(table_paths: Sequence[str], paper: str | None, output: str) -> None:
+    """MSTF-NAS Table X averaged over the subsets whose ``table10_spaces.csv`` are given."""
+    from mednas.report.classification import SPACES_AVERAGE_COLUMNS, spaces_average
+
+    tables = {}
+    for path in table_paths:
+        with open(path, newline="") as fh:
+            tables[str(path)] = list(csv.DictReader(fh))
+    with atomic_outputs([output]) as (tmp,):
+        write_rows(tmp, spaces_average(tables, paper), SPACES_AVERAGE_COLUMNS)
