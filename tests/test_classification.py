@@ -293,7 +293,8 @@ def test_table10_target_searches_each_space(tmp_path):
                                            "nsganet": {"name": "nsganet", "blocks": 2, "nodes": 3, "channels": 4}}}
     path = tmp_path / "cls.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))  # the spaces in config order
-    res = snakemake(tmp_path, "results/breast/table10_spaces.csv", "--configfile", str(path), timeout=600)
+    res = snakemake(tmp_path, "results/breast/table10_spaces.csv", "results/table10_spaces_average.csv",
+                    "--configfile", str(path), timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
     out = tmp_path / "results" / "breast"
     for space in ("mstf", "darts", "nsganet"):
@@ -309,6 +310,12 @@ def test_table10_target_searches_each_space(tmp_path):
     assert [line.split(",")[0] for line in lines[1:4]] == ["mstf", "darts", "nsganet"]
     assert sum(",paper," in line for line in lines) == 3
     assert_audited(tmp_path, out / "table10_spaces.csv")
+    # one subset: its average is its own table's measured rows
+    average = (tmp_path / "results" / "table10_spaces_average.csv").read_text().splitlines()
+    for line, avg in zip(lines[1:4], average[1:4]):
+        acc = float(line.split(",")[4])
+        assert avg.split(",")[0] == line.split(",")[0] and float(avg.split(",")[4]) == pytest.approx(acc, abs=1e-4)
+    assert_audited(tmp_path, tmp_path / "results" / "table10_spaces_average.csv")
     for change, message in ((lambda e: e["classify"]["space_variants"].update(x={"name": "nas-bench"}),
                              "classify.space_variants.x: space.name: unknown search space 'nas-bench'"),
                             (lambda e: e["classify"]["space_variants"].update(seg={"name": "cardiac"}),
@@ -324,22 +331,24 @@ def test_table10_target_searches_each_space(tmp_path):
         assert res.returncode != 0 and message in res.stdout + res.stderr, res.stdout[-2000:] + res.stderr[-2000:]
 
 
-def test_spaces_average_over_subsets_needs_the_same_spaces_everywhere():
-    """Table X as the paper prints it: each space's mean over the subsets' rows, then the paper's rows."""
-    from mednas.report.classification import spaces_average
+def test_subsets_average_needs_the_same_rows_everywhere():
+    """Tables IX / X as the paper prints them: each row's mean over the subsets' tables, then the paper's rows."""
+    from mednas.report.classification import average_columns, paper_average_rows, subsets_average
 
     def row(space, dataset, acc, auc):
         return {"space": space, "source": "measured", "dataset": dataset, "acc": str(acc), "auc": str(auc)}
 
-    paper = Path(__file__).resolve().parents[1] / "config" / "paper" / "mstf_table10_spaces.csv"
+    paper = paper_average_rows(Path(__file__).resolve().parents[1] / "config" / "paper" / "mstf_table10_spaces.csv",
+                               "space")
     tables = {"a.csv": [row("mstf", "breastmnist", 0.8, 0.9), row("darts", "breastmnist", 0.7, 0.8),
                         {"space": "DARTS", "source": "paper", "acc": "0.825", "auc": "0.926"}],
               "b.csv": [row("darts", "retinamnist", 0.5, 0.6), row("mstf", "retinamnist", 0.4, 0.7)]}
-    rows = spaces_average(tables, paper)
+    rows = subsets_average(tables, "space", paper)
     assert [(r["space"], r["source"]) for r in rows][:2] == [("mstf", "measured"), ("darts", "measured")]
     assert rows[0]["acc"] == 0.6 and rows[0]["auc"] == 0.8 and rows[0]["datasets"] == "breastmnist retinamnist"
     assert rows[1]["acc_per_dataset"] == "0.7000 0.5000" and rows[1]["n_datasets"] == 2
     assert [r["source"] for r in rows[2:]] == ["paper"] * 3 and rows[-1]["acc"] == "0.838"
+    assert all(set(r) <= set(average_columns("space")) for r in rows)
     tables["b.csv"] = tables["b.csv"][:1]
     with pytest.raises(DataError, match="needs the same spaces everywhere"):
-        spaces_average(tables, None)
+        subsets_average(tables, "space", [])

@@ -289,9 +289,23 @@ rule classify_spaces_average:
         paper=os.path.join(workflow.basedir, "config", "paper", "mstf_table10_spaces.csv"),
     output:
         **with_prov(table="results/table10_spaces_average.csv"),
+    params:
+        key="space",
     log:
         "logs/table10_spaces_average.log",
     conda:
         CONDA_ENV
     script:
-        "../scripts/ablation_spaces_average.py"
+        "../scripts/ablation_average.py"
+
+
+use rule classify_spaces_average as classify_objectives_average with:
+    input:
+        tables=lambda wc: [f"results/{e}/table9_objectives.csv" for e in objectives_experiments()],
+        paper=os.path.join(workflow.basedir, "config", "paper", "mstf_table9_objectives.csv"),
+    output:
+        **with_prov(table="results/table9_objectives_average.csv"),
+    params:
+        key="variant",
+    log:
+        "logs/table9_objectives_average.log",

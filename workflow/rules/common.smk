@@ -428,6 +428,16 @@ def space_experiments():
     return names
 
 
+def objectives_experiments():
+    """The MSTF-NAS experiments with a Table IX (classify.objective_variants on a zerocost Eq. 5 search)."""
+    names = [e for e, c in EXPERIMENTS.items() if c["task"] == "classification" and c["classify"]["tables"] == "mstf"
+             and c["classify"]["objective_variants"] and c["search"]["evaluator"] == "zerocost"]
+    if not names:
+        raise ValueError("table9_objectives_average.csv averages Table IX over the MSTF-NAS classification "
+                         "experiments (zerocost search, classify.objective_variants): this config has none")
+    return names
+
+
 def space_search(wildcards):
     """A Table X search: the experiment's search settings with all of classify.space_candidates drawn in one
     random batch, so that Eq. 5 is normalised over every candidate the pick is chosen from."""

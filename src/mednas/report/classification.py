@@ -193,38 +193,43 @@ def spaces_table(metrics: Mapping[str, Sequence[Mapping[str, Any]]], chosen: Map
     return rows
 
 
-SPACES_AVERAGE_COLUMNS = ("space", "source", "datasets", "n_datasets", "acc", "auc", "acc_per_dataset",
-                          "auc_per_dataset", "note")
+def average_columns(key: str) -> tuple[str, ...]:
+    """Columns of an ablation table averaged over subsets, ``key`` naming its rows (space, variant)."""
+    return (key, "source", "datasets", "n_datasets", "acc", "auc", "acc_per_dataset", "auc_per_dataset", "note")
 
 
-def spaces_average(tables: Mapping[str, Sequence[Mapping[str, Any]]], paper: str | Path | None
-                   ) -> list[dict[str, Any]]:
-    """Table X as the paper prints it: each space's test ACC and AUC averaged over data sets (the
-    measured rows of every subset's ``table10_spaces.csv``, each already a mean over seeds), then the
-    paper's rows (its 12-subset averages). Every space must be measured on every data set."""
+def subsets_average(tables: Mapping[str, Sequence[Mapping[str, Any]]], key: str,
+                    paper: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """An ablation table as the paper prints it (Tables IX, X: averages over the MedMNIST subsets): each
+    row ``key`` names, its test ACC and AUC averaged over data sets (the measured rows of every
+    subset's table, each already a mean over seeds); then the ``paper`` rows. Every row must be
+    measured on every data set."""
     measured = {name: [r for r in rows if r["source"] == "measured"] for name, rows in tables.items()}
     if not measured:
-        raise DataError("Table X average: no subset's table10_spaces.csv")
-    spaces = [r["space"] for r in next(iter(measured.values()))]
+        raise DataError(f"average over subsets: no table of {key}s")
+    names = [r[key] for r in next(iter(measured.values()))]
     for name, rows in measured.items():
-        if sorted(r["space"] for r in rows) != sorted(spaces):
-            raise DataError(f"Table X average: {name} compares spaces {sorted(r['space'] for r in rows)}, "
-                            f"another subset {sorted(spaces)}: an average needs the same spaces everywhere")
+        if sorted(r[key] for r in rows) != sorted(names):
+            raise DataError(f"average over subsets: {name} has {key}s {sorted(r[key] for r in rows)}, another "
+                            f"subset {sorted(names)}: an average needs the same {key}s everywhere")
     out = []
-    for space in spaces:
-        per = {next(r["dataset"] for r in rows): next(r for r in rows if r["space"] == space)
-               for rows in measured.values()}
+    for item in names:
+        per = {next(r["dataset"] for r in rows): next(r for r in rows if r[key] == item) for rows in measured.values()}
         acc = [float(r["acc"]) for r in per.values()]
         auc = [float(r["auc"]) for r in per.values()]
-        out.append({"space": space, "source": "measured", "datasets": " ".join(per), "n_datasets": len(per),
+        out.append({key: item, "source": "measured", "datasets": " ".join(per), "n_datasets": len(per),
                     "acc": round(statistics.fmean(acc), 4), "auc": round(statistics.fmean(auc), 4),
                     "acc_per_dataset": " ".join(f"{a:.4f}" for a in acc),
                     "auc_per_dataset": " ".join(f"{a:.4f}" for a in auc),
                     "note": "mean over the data sets of each one's mean over seeds"})
-    if paper is not None:
-        with open(paper, newline="") as fh:
-            for r in csv.DictReader(fh):
-                out.append({"space": r["space"], "source": "paper", "datasets": "MedMNIST (12 subsets)",
-                            "n_datasets": 12, "acc": r["acc"], "auc": r["auc"],
-                            "note": "as printed: the average over the 12 MedMNIST subsets"})
-    return out
+    return out + [dict(r) for r in paper]
+
+
+def paper_average_rows(path: str | Path | None, key: str) -> list[dict[str, Any]]:
+    """The paper's rows of an ablation table (its 12-subset averages) as :func:`subsets_average` writes them."""
+    if path is None:
+        return []
+    with open(path, newline="") as fh:
+        return [{key: r[key], "source": "paper", "datasets": "MedMNIST (12 subsets)", "n_datasets": 12,
+                 "acc": r["acc"], "auc": r["auc"], "note": "as printed: the average over the 12 MedMNIST subsets"}
+                for r in csv.DictReader(fh)]

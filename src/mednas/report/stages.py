@@ -221,13 +221,14 @@ def run_spaces_ablation(metrics_paths: Mapping[str, Sequence[str]], chosen_paths
         write_rows(tmp, spaces_table(metrics, chosen, costs, flag, paper), SPACES_COLUMNS)
 
 
-def run_spaces_average(table_paths: Sequence[str], paper: str | None, output: str) -> None:
-    """MSTF-NAS Table X averaged over the subsets whose ``table10_spaces.csv`` are given."""
-    from mednas.report.classification import SPACES_AVERAGE_COLUMNS, spaces_average
+def run_subsets_average(table_paths: Sequence[str], key: str, paper: str | None, output: str) -> None:
+    """An ablation table (Table IX: ``key`` variant; Table X: space) averaged over the subsets whose
+    tables are given, the paper's rows after ours."""
+    from mednas.report.classification import average_columns, paper_average_rows, subsets_average
 
     tables = {}
     for path in table_paths:
         with open(path, newline="") as fh:
             tables[str(path)] = list(csv.DictReader(fh))
     with atomic_outputs([output]) as (tmp,):
-        write_rows(tmp, spaces_average(tables, paper), SPACES_AVERAGE_COLUMNS)
+        write_rows(tmp, subsets_average(tables, key, paper_average_rows(paper, key)), average_columns(key))
