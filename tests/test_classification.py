@@ -316,6 +316,7 @@ def test_table10_target_searches_each_space(tmp_path):
         acc = float(line.split(",")[4])
         assert avg.split(",")[0] == line.split(",")[0] and float(avg.split(",")[4]) == pytest.approx(acc, abs=1e-4)
     assert_audited(tmp_path, tmp_path / "results" / "table10_spaces_average.csv")
+    assert (tmp_path / "results" / "fig_table10_spaces.png").read_bytes()[:4] == b"\x89PNG"
     for change, message in ((lambda e: e["classify"]["space_variants"].update(x={"name": "nas-bench"}),
                              "classify.space_variants.x: space.name: unknown search space 'nas-bench'"),
                             (lambda e: e["classify"]["space_variants"].update(seg={"name": "cardiac"}),

@@ -288,9 +288,10 @@ rule classify_spaces_average:
         tables=lambda wc: [f"results/{e}/table10_spaces.csv" for e in space_experiments()],
         paper=os.path.join(workflow.basedir, "config", "paper", "mstf_table10_spaces.csv"),
     output:
-        **with_prov(table="results/table10_spaces_average.csv"),
+        **with_prov(table="results/table10_spaces_average.csv", figure="results/fig_table10_spaces.png"),
     params:
         key="space",
+        title="MSTF-NAS Table X: search spaces, random-search pick per space (mean, SD over seeds)",
     log:
         "logs/table10_spaces_average.log",
     conda:
@@ -304,8 +305,9 @@ use rule classify_spaces_average as classify_objectives_average with:
         tables=lambda wc: [f"results/{e}/table9_objectives.csv" for e in objectives_experiments()],
         paper=os.path.join(workflow.basedir, "config", "paper", "mstf_table9_objectives.csv"),
     output:
-        **with_prov(table="results/table9_objectives_average.csv"),
+        **with_prov(table="results/table9_objectives_average.csv", figure="results/fig_table9_objectives.png"),
     params:
         key="variant",
+        title="MSTF-NAS Table IX: objective constructions, NSGA-II pick per construction (mean, SD over seeds)",
     log:
         "logs/table9_objectives_average.log",

@@ -11,4 +11,4 @@ from mednas.steplog import setup_step_logging
 setup_step_logging(snakemake.log[0])
 with snakemake_step(snakemake, config_keys=[], seed=None, device=describe_device("cpu")):
     run_subsets_average(list(snakemake.input.tables), snakemake.params.key, snakemake.input.paper,
-                        snakemake.output.table)
+                        snakemake.output.table, snakemake.output.figure, snakemake.params.title)

@@ -183,3 +183,36 @@ def plot_overlays(path: str | Path, images: np.ndarray, labels: np.ndarray, pred
     fig.tight_layout()
     fig.savefig(path, dpi=100, format="png")
     plt.close(fig)
+
+
+def plot_subsets(path: str | Path, tables: Mapping[str, Sequence[Mapping[str, Any]]], key: str,
+                 paper: Sequence[Mapping[str, Any]], title: str) -> None:
+    """An ablation over subsets (Tables IX, X): per data set, each row's test ACC and AUC (mean over
+    seeds, error bar one SD where there are several seeds); the paper's 12-subset averages as grey
+    dashed lines."""
+    plt = _plt()
+    measured = {next(r["dataset"] for r in rows if r["source"] == "measured"):
+                [r for r in rows if r["source"] == "measured"] for rows in tables.values()}
+    datasets = list(measured)
+    names = [r[key] for r in next(iter(measured.values()))]
+    fig, axes = plt.subplots(1, 2, figsize=(4 + 1.6 * len(datasets) * max(1, len(names)) / 3, 4), sharex=True)
+    width = 0.8 / max(1, len(names))
+    x = np.arange(len(datasets))
+    for ax, metric in zip(axes, ("acc", "auc")):
+        for i, name in enumerate(names):
+            rows = [next(r for r in measured[d] if r[key] == name) for d in datasets]
+            mean = [float(r[metric]) for r in rows]
+            sd = [float(r[f"{metric}_sd"]) if r.get(f"{metric}_sd") not in (None, "") else 0.0 for r in rows]
+            ax.bar(x + (i - (len(names) - 1) / 2) * width, mean, width, yerr=sd, capsize=3, color=f"C{i}", label=name)
+        dashes = [(5, 2), (1, 1), (3, 1, 1, 1), (6, 1, 1, 1, 1, 1), (2, 2)]
+        for j, r in enumerate(paper):  # the paper names its rows its own way: grey lines, told apart by dashes
+            ax.axhline(float(r[metric]), color="grey", lw=0.9, dashes=dashes[j % len(dashes)],
+                       label=f"paper, 12-subset mean: {r[key]}")
+        ax.set_xticks(x, datasets, fontsize=8)
+        ax.set_ylabel(f"test {metric.upper()}")
+        ax.set_ylim(0, 1)
+    axes[0].legend(fontsize=6, loc="lower left")
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100, format="png")
+    plt.close(fig)

@@ -221,14 +221,17 @@ def run_spaces_ablation(metrics_paths: Mapping[str, Sequence[str]], chosen_paths
         write_rows(tmp, spaces_table(metrics, chosen, costs, flag, paper), SPACES_COLUMNS)
 
 
-def run_subsets_average(table_paths: Sequence[str], key: str, paper: str | None, output: str) -> None:
+def run_subsets_average(table_paths: Sequence[str], key: str, paper: str | None, output: str, figure: str,
+                        title: str) -> None:
     """An ablation table (Table IX: ``key`` variant; Table X: space) averaged over the subsets whose
-    tables are given, the paper's rows after ours."""
+    tables are given, the paper's rows after ours, and its figure (per subset, paper lines)."""
     from mednas.report.classification import average_columns, paper_average_rows, subsets_average
 
     tables = {}
     for path in table_paths:
         with open(path, newline="") as fh:
             tables[str(path)] = list(csv.DictReader(fh))
-    with atomic_outputs([output]) as (tmp,):
-        write_rows(tmp, subsets_average(tables, key, paper_average_rows(paper, key)), average_columns(key))
+    paper_rows = paper_average_rows(paper, key)
+    with atomic_outputs([output, figure]) as (tmp, tmp_fig):
+        write_rows(tmp, subsets_average(tables, key, paper_rows), average_columns(key))
+        figures.plot_subsets(tmp_fig, tables, key, paper_rows, title)
