@@ -302,7 +302,7 @@ rule classify_spaces_average:
 
 use rule classify_spaces_average as classify_objectives_average with:
     input:
-        tables=lambda wc: [f"results/{e}/table9_objectives.csv" for e in objectives_experiments()],
+        tables=lambda wc: [f"results/{e}/table9_objectives.csv" for e in objectives_experiments("objective_variants")],
         paper=os.path.join(workflow.basedir, "config", "paper", "mstf_table9_objectives.csv"),
     output:
         **with_prov(table="results/table9_objectives_average.csv", figure="results/fig_table9_objectives.png"),
@@ -311,3 +311,16 @@ use rule classify_spaces_average as classify_objectives_average with:
         title="MSTF-NAS Table IX: objective constructions, NSGA-II pick per construction (mean, SD over seeds)",
     log:
         "logs/table9_objectives_average.log",
+
+
+use rule classify_spaces_average as classify_pairs_average with:
+    input:
+        tables=lambda wc: [f"results/{e}/table8_indicator_pairs.csv" for e in objectives_experiments("ablation_pairs")],
+        paper=os.path.join(workflow.basedir, "config", "paper", "mstf_table8_pairs.csv"),
+    output:
+        **with_prov(table="results/table8_indicator_pairs_average.csv", figure="results/fig_table8_indicator_pairs.png"),
+    params:
+        key="pair",
+        title="MSTF-NAS Table VIII: indicator pairs of Eq. 5, NSGA-II pick per pair (mean, SD over seeds)",
+    log:
+        "logs/table8_indicator_pairs_average.log",

@@ -428,13 +428,14 @@ def space_experiments():
     return names
 
 
-def objectives_experiments():
-    """The MSTF-NAS experiments with a Table IX (classify.objective_variants on a zerocost Eq. 5 search)."""
+def objectives_experiments(key):
+    """The MSTF-NAS experiments with a Table VIII (``key`` ablation_pairs) or IX (objective_variants):
+    a zerocost search and a non-empty ``classify.<key>``."""
     names = [e for e, c in EXPERIMENTS.items() if c["task"] == "classification" and c["classify"]["tables"] == "mstf"
-             and c["classify"]["objective_variants"] and c["search"]["evaluator"] == "zerocost"]
+             and c["classify"][key] and c["search"]["evaluator"] == "zerocost"]
     if not names:
-        raise ValueError("table9_objectives_average.csv averages Table IX over the MSTF-NAS classification "
-                         "experiments (zerocost search, classify.objective_variants): this config has none")
+        raise ValueError(f"the average of the classify.{key} ablation runs over the MSTF-NAS classification "
+                         f"experiments (zerocost search, classify.{key}): this config has none")
     return names
 
 
