@@ -140,3 +140,12 @@ def test_unknown_baseline_is_a_clear_error(tmp_path):
     res = snakemake(tmp_path, "-n", "--configfile", str(cfg))
     assert res.returncode != 0
     assert "vnet" in res.stdout + res.stderr
+
+
+def test_group_paths_splits_a_rules_flat_inputs_and_refuses_a_mismatch():
+    from mednas.errors import DataError
+    from mednas.report.stages import group_paths
+
+    assert group_paths(["a0", "a1", "b0", "b1"], ["a", "b"], 2) == {"a": ["a0", "a1"], "b": ["b0", "b1"]}
+    with pytest.raises(DataError, match="3 input files for 2 names x 2 each"):
+        group_paths(["a0", "a1", "b0"], ["a", "b"], 2)

@@ -4,14 +4,13 @@ import _checkout  # noqa: F401  (first: this checkout's mednas, see _checkout.py
 
 from mednas.device import describe_device
 from mednas.provenance import snakemake_step
-from mednas.report.stages import run_objectives_ablation
+from mednas.report.stages import group_paths, run_objectives_ablation
 from mednas.search.objectives import variant_name
 from mednas.steplog import setup_step_logging
 
 setup_step_logging(snakemake.log[0])
 p = snakemake.params
-n, paths = len(p.seeds), list(snakemake.input.variants)
-metrics = {v: paths[i * n:(i + 1) * n] for i, v in enumerate(p.variants)}
+metrics = group_paths(snakemake.input.variants, p.variants, len(p.seeds))
 # the experiment's own NSGA-II pick is Eq. 5 with the experiment's indicators: Table IX's last row
 metrics = {variant_name("eq5", p.eq5_indicators): list(snakemake.input.eq5), **metrics}
 with snakemake_step(snakemake, config_keys=["classify", "dataset", "search"], seed=None,

@@ -26,6 +26,16 @@ from mednas.train.validation import predict_slices
 log = logging.getLogger("mednas")
 
 
+def group_paths(paths: Sequence[str], names: Sequence[str], per_name: int) -> dict[str, list[str]]:
+    """A rule's flat input list as consecutive groups of ``per_name`` files, one per name (the order the
+    rule's input function lists them in: every seed of the first name, then the next name's)."""
+    paths = [str(p) for p in paths]
+    if per_name < 1 or len(paths) != len(names) * per_name:
+        raise DataError(f"{len(paths)} input files for {len(names)} names x {per_name} each: the rule's inputs "
+                        "and its params do not agree")
+    return {name: paths[i * per_name:(i + 1) * per_name] for i, name in enumerate(names)}
+
+
 def _read_json(path: str | Path) -> dict[str, Any]:
     return json.loads(Path(path).read_text())
 
