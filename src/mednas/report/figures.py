@@ -202,7 +202,8 @@ def plot_subsets(path: str | Path, tables: Mapping[str, Sequence[Mapping[str, An
         for i, name in enumerate(names):
             rows = [next(r for r in measured[d] if r[key] == name) for d in datasets]
             mean = [float(r[metric]) for r in rows]
-            sd = [float(r[f"{metric}_sd"]) if r.get(f"{metric}_sd") not in (None, "") else 0.0 for r in rows]
+            # one seed has no SD: NaN draws no error bar (a 0 would draw one)
+            sd = [float(r[f"{metric}_sd"]) if r.get(f"{metric}_sd") not in (None, "") else np.nan for r in rows]
             ax.bar(x + (i - (len(names) - 1) / 2) * width, mean, width, yerr=sd, capsize=3, color=f"C{i}", label=name)
         dashes = [(5, 2), (1, 1), (3, 1, 1, 1), (6, 1, 1, 1, 1, 1), (2, 2)]
         for j, r in enumerate(paper):  # the paper names its rows its own way: grey lines, told apart by dashes
