@@ -472,3 +472,81 @@ def test_a_pick_scored_near_zero_by_the_supernet_is_flagged_as_chance():
     assert warning and "0.011" in warning and "close to chance" in warning
     assert ranking_warning(0.272, 0.643) is None  # the demo's pick: 42 % of the largest's Dice
     assert ranking_warning(0.0, 0.0) is None  # an untrained supernet: nothing to compare with
+
+
+# -- re-ranking of the best candidates at a higher fidelity (search.rerank) ------------------------
+class LongTraining:
+    """A higher-fidelity evaluator on which width wins: it reverses the search's order of the finalists."""
+
+    metrics = FakeEvaluator.metrics
+
+    def __init__(self, fail_after: int | None = None):
+        self.calls, self.fail_after = [], fail_after
+
+    def __call__(self, g):
+        if self.fail_after is not None and len(self.calls) >= self.fail_after:
+            raise KeyboardInterrupt("simulated kill")
+        self.calls.append(g.key())
+        return {"dice_mean": 1.5 - FakeEvaluator()(g)["dice_mean"], "hd95_mean": 10.0}
+
+
+def test_rerank_trains_the_top_feasible_candidates_again_and_picks_by_their_new_dice(tmp_path):
+    from mednas.search.rerank import PHASE, finalists, rerank, search_records
+
+    pool = make_pool(tmp_path, FakeEvaluator(), SETTINGS.budget, budgets={"params": 40_000})
+    run_strategy("nsga2", pool, SETTINGS)
+    searched = pool.records()
+    front_before = sorted(r["key"] for r in pool.front()[0])
+    feasible = [r for r, v in zip(searched, pool.objectives.violation(searched)) if v <= 0]
+    top = sorted(feasible, key=lambda r: -r["dice_mean"])[:3]
+    assert [r["key"] for r in finalists(pool, 3)] == [r["key"] for r in top]
+    long = LongTraining()
+    records = rerank(pool, long, 3, SETTINGS.generations)
+    assert long.calls == [r["key"] for r in top]  # exactly the finalists, each once
+    assert [r["key"] for r in records] == [f"{r['key']}@{PHASE}" for r in top]
+    assert all(r["phase"] == PHASE for r in records)
+    assert len(read_records(tmp_path / "log.csv")) == len(searched) + 3  # in the live log: resumable
+    assert len(search_records(pool.records())) == len(searched)
+    chosen = choose(pool, "best_dice")
+    assert chosen["key"] == top[-1]["key"] != top[0]["key"]  # the new Dice decides, not the search's
+    assert chosen["record"]["dice_mean"] == top[-1]["dice_mean"]  # the pick's own search record
+    assert chosen["rerank"]["record"]["dice_mean"] == max(r["dice_mean"] for r in records)
+    assert [f["key"] for f in chosen["rerank"]["finalists"]] == [r["key"] for r in top]
+    # the front is the strategy's alone: a re-ranked record is on another training budget
+    assert sorted(r["key"] for r in pool.front(search_records(pool.records()))[0]) == front_before
+    assert chosen["front_size"] == len(front_before)
+
+
+def test_a_killed_rerank_resumes_without_training_a_finalist_twice(tmp_path):
+    from mednas.search.rerank import rerank
+
+    for sub in ("whole", "killed"):
+        (tmp_path / sub).mkdir()
+    whole = make_pool(tmp_path / "whole", FakeEvaluator(), SETTINGS.budget)
+    run_strategy("ga", whole, SETTINGS)
+    rerank(whole, LongTraining(), 4, SETTINGS.generations)
+    killed = make_pool(tmp_path / "killed", FakeEvaluator(), SETTINGS.budget)
+    run_strategy("ga", killed, SETTINGS)
+    with pytest.raises(KeyboardInterrupt):
+        rerank(killed, LongTraining(fail_after=2), 4, SETTINGS.generations)
+    resumed = make_pool(tmp_path / "killed", FakeEvaluator(), SETTINGS.budget)
+    run_strategy("ga", resumed, SETTINGS)
+    second = LongTraining()
+    rerank(resumed, second, 4, SETTINGS.generations)
+    assert len(second.calls) == 2  # the two finalists trained before the kill are replayed from the log
+    assert [r["key"] for r in resumed.records()] == [r["key"] for r in whole.records()]
+    assert choose(resumed, "best_dice")["key"] == choose(whole, "best_dice")["key"]
+
+
+@pytest.mark.parametrize("cfg, evaluator, rule, message", [
+    ({"top": 2, "steps": 3}, "proxy", "best_dice", "unknown setting"),
+    ({"top": -1}, "proxy", "best_dice", "top must be"),
+    ({"top": 2}, "zerocost", "best_dice", "segmentation evaluator"),
+    ({"top": 2}, "proxy", "knee", "best_dice"),
+])
+def test_bad_rerank_settings_name_the_key(cfg, evaluator, rule, message):
+    from mednas.search.rerank import RerankSettings, check_rerank
+
+    with pytest.raises(ConfigError, match=message) as err:
+        check_rerank(RerankSettings.from_config(cfg), evaluator, rule)
+    assert "search.rerank" in str(err.value) or "rerank" in str(err.value)

@@ -18,6 +18,7 @@ from mednas.data.slices import load_slices
 from mednas.errors import DataError
 from mednas.evaluate.testset import per_patient
 from mednas.report import figures
+from mednas.search.rerank import PHASE as RERANK_PHASE
 from mednas.report.tables import (TABLE3_COLUMNS, best_searched, mean_over_seeds, runs_columns, table2_rows,
                                   table3_rows)
 from mednas.train.retrain import load_model
@@ -90,7 +91,8 @@ def run_figures(archive_paths: Mapping[str, str], summary_paths: Mapping[str, st
         raise DataError("figures need at least one search archive (config key search.strategies is empty)")
     summaries = {m: _read_json(p) for m, p in summary_paths.items()}
     unit = next(iter(summaries.values()))["distance_unit"]
-    archives = {s: pd.read_csv(p) for s, p in archive_paths.items()}
+    # the strategy's own candidates: a re-ranked finalist was scored on another training budget
+    archives = {s: (df := pd.read_csv(p))[df["phase"] != RERANK_PHASE] for s, p in archive_paths.items()}
     curves = {m: pd.read_csv(p) for m, p in curve_paths.items()}
     test = load_slices(test_path)
     patients = [str(p) for p in test.patient_ids()]

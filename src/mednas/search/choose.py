@@ -4,7 +4,8 @@
 - ``closest_to_ideal``: the front point nearest the ideal point (the hybrid MOEA/D paper's rule);
   where the strategy names finalists (``moead_sa``: the annealing's bests, the paper's step 4),
   the front of the finalists (the whole front where no finalist is within the budgets);
-- ``best_dice``: the highest validation Dice among candidates within every budget;
+- ``best_dice``: the highest validation Dice among candidates within every budget; after a
+  re-ranking (``search.rerank``, :mod:`mednas.search.rerank`), the highest re-ranked Dice;
 - ``indicator_sum``: MSTF-NAS's rule, the highest sum of its two (min-max normalised over that
   set) indicators among the feasible members of the strategy's final population (random search:
   everything it drew).
@@ -21,6 +22,7 @@ from mednas.errors import ConfigError, MednasError
 from mednas.search.objectives import minmax
 from mednas.search.pareto import closest_to_ideal, knee
 from mednas.search.pool import CandidatePool
+from mednas.search.rerank import PHASE as RERANK, search_records
 
 RULES = ("knee", "closest_to_ideal", "best_dice", "indicator_sum")
 
@@ -38,8 +40,11 @@ def check_rule(rule: str, evaluator: str) -> str:
 
 
 def choose(pool: CandidatePool, rule: str) -> dict[str, Any]:
-    """The chosen record with the rule and the objective values it was chosen on."""
-    records = pool.records()
+    """The chosen record with the rule and the objective values it was chosen on (the front and the
+    objectives from the strategy's own records: re-ranked Dice is on another training budget)."""
+    all_records = pool.records()
+    reranked = [r for r in all_records if r.get("phase") == RERANK]
+    records = search_records(all_records)
     feasible = [r for r, v in zip(records, pool.objectives.violation(records)) if v <= 0]
     if not feasible:
         raise MednasError(f"no candidate of {len(records)} satisfies search.budgets {dict(pool.objectives.budgets)}")
@@ -53,7 +58,8 @@ def choose(pool: CandidatePool, rule: str) -> dict[str, Any]:
                 front, F = final, F_final
         pick = front[closest_to_ideal(F)]
     elif rule == "best_dice":
-        pick = max(feasible, key=lambda r: (r["dice_mean"], -r["flops"]))
+        candidates = reranked or feasible  # finalists are within the budgets by construction
+        pick = max(candidates, key=lambda r: (r["dice_mean"], -r["flops"]))
     elif rule == "indicator_sum":
         if pool.population is None:
             raise MednasError("search.choose indicator_sum needs the strategy's final population; this strategy "
@@ -65,10 +71,20 @@ def choose(pool: CandidatePool, rule: str) -> dict[str, Any]:
         pick = _indicator_sum(pool, final)
     else:
         raise ConfigError(f"search.choose: unknown rule '{rule}'")
+    reranked_pick = pick if reranked else None
+    if reranked_pick is not None:  # report the pick's own search record; the re-ranked one goes beside it
+        pick = next(r for r in records if r["key"] == pool.genotype(reranked_pick).key())
     objectives = pool.objectives.matrix([pick], context=records)[0]  # mstf: normalised over the archive
-    return {"rule": rule, "key": pick["key"], "genotype": pool.genotype(pick).to_dict(), "record": dict(pick),
-            "objectives": dict(zip(pool.objectives.labels, map(float, objectives))),
-            "on_front": any(r["key"] == pick["key"] for r in front), "front_size": len(front)}
+    out = {"rule": rule, "key": pick["key"], "genotype": pool.genotype(pick).to_dict(), "record": dict(pick),
+           "objectives": dict(zip(pool.objectives.labels, map(float, objectives))),
+           "on_front": any(r["key"] == pick["key"] for r in front), "front_size": len(front)}
+    if reranked_pick is not None:
+        by_key = {r["key"]: r for r in records}
+        out["rerank"] = {"record": dict(reranked_pick), "finalists": [
+            {"key": (k := pool.genotype(r).key()), "search_dice_mean": float(by_key[k]["dice_mean"]),
+             "rerank_dice_mean": float(r["dice_mean"]), "rerank_hd95_mean": float(r["hd95_mean"]),
+             "eval_seconds": float(r["eval_seconds"])} for r in reranked]}
+    return out
 
 
 def _indicator_sum(pool: CandidatePool, rows: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:

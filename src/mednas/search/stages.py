@@ -27,6 +27,7 @@ from mednas.search.archive import ArchiveLog
 from mednas.search.choose import check_rule, choose, ranking_warning
 from mednas.search.objectives import Objectives
 from mednas.search.pool import CandidatePool, archive_columns
+from mednas.search.rerank import PHASE as RERANK_PHASE, RerankSettings, check_rerank, rerank, search_records
 from mednas.search.strategies import STRATEGIES, StrategySettings, run_strategy
 from mednas.space.cardiac import CardiacSpace
 from mednas.train.loop import TrainSettings
@@ -51,6 +52,20 @@ def objective_scales(space: CardiacSpace, arch: ArchSettings, image_size: int, t
             "latency_ms": latency, "hd95_mean": diag}
 
 
+def proxy_evaluator(train_cfg: Mapping, epochs: int, steps_per_epoch: int | None, image_size: int | None,
+                    arch: ArchSettings, train: SliceSet, val: SliceSet, device: str, seed: int, what: str):
+    """Stand-alone training of each candidate for ``epochs`` x ``steps_per_epoch`` steps with the
+    ``train`` settings, scored on validation; on ``image_size`` copies of the slices if given."""
+    from mednas.evaluate.proxy import ProxyEvaluator
+
+    settings = TrainSettings.from_config(train_cfg, epochs=int(epochs), steps_per_epoch=steps_per_epoch)
+    if image_size is not None:
+        log.info("%s: candidates trained and scored on %d px copies of the %d px slices", what, int(image_size),
+                 train.image.shape[-1])
+        train, val = train.resized(int(image_size)), val.resized(int(image_size))
+    return ProxyEvaluator(arch, train, val, settings, device, seed)
+
+
 def make_evaluator(kind: str, search_cfg: Mapping, train_cfg: Mapping, supernet_cfg: Mapping, arch: ArchSettings,
                    train: SliceSet, val: SliceSet, supernet: str | None, device: str, seed: int):
     """The candidate evaluator named by ``search.evaluator``."""
@@ -62,17 +77,9 @@ def make_evaluator(kind: str, search_cfg: Mapping, train_cfg: Mapping, supernet_
         return InheritEvaluator(supernet, train, val, device, int(train_cfg.get("batch_size", 16)),
                                 int(train_cfg.get("val_batch_size", 32)), int(supernet_cfg["bn_recal_batches"]), seed)
     if kind == "proxy":
-        from mednas.evaluate.proxy import ProxyEvaluator
-
         proxy = search_cfg.get("proxy") or {}
-        settings = TrainSettings.from_config(train_cfg, epochs=int(proxy.get("epochs", 2)),
-                                             steps_per_epoch=proxy.get("steps_per_epoch"))
-        size = proxy.get("image_size")
-        if size is not None:
-            log.info("proxy: candidates trained and scored on %d px copies of the %d px slices", int(size),
-                     train.image.shape[-1])
-            train, val = train.resized(int(size)), val.resized(int(size))
-        return ProxyEvaluator(arch, train, val, settings, device, seed)
+        return proxy_evaluator(train_cfg, int(proxy.get("epochs", 2)), proxy.get("steps_per_epoch"),
+                               proxy.get("image_size"), arch, train, val, device, seed, "proxy")
     if kind == "zerocost":
         from mednas.evaluate.zerocost import ZeroCostEvaluator, check_indicators
 
@@ -96,6 +103,8 @@ def run_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, arch_cfg:
     kind = search_cfg.get("evaluator", "inherit")
     rule = check_rule(search_cfg.get("choose", "knee"), kind)
     settings = StrategySettings.from_config({**search_cfg, "seed": int(search_cfg.get("seed", seed))})
+    reranking = RerankSettings.from_config(search_cfg.get("rerank"))
+    check_rerank(reranking, kind, rule)
     train, val = load_slices(train_path), load_slices(val_path)
     space = CardiacSpace.from_config(space_cfg)
     arch = ArchSettings.from_config(arch_cfg, train.labels.in_channels, train.labels.num_classes)
@@ -114,8 +123,14 @@ def run_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, arch_cfg:
              list(objectives.names), dict(objectives.budgets), settings.budget, settings.population,
              settings.generations, dev_name)
     info = run_strategy(strategy, pool, settings)
+    rerank_seconds = 0.0
+    if reranking.enabled:
+        t_rerank = time.perf_counter()
+        rerank(pool, proxy_evaluator(train_cfg, reranking.epochs, reranking.steps_per_epoch, reranking.image_size,
+                                     arch, train, val, device, seed, "rerank"), reranking.top, settings.generations)
+        rerank_seconds = time.perf_counter() - t_rerank
     chosen = choose(pool, rule)
-    records = pool.records()
+    records = search_records(pool.records())
     front, F = pool.front(records)
     pareto = [{**r, **dict(zip(objectives.labels, map(float, row)))} for r, row in zip(front, F)]
     wall = time.perf_counter() - t0
@@ -129,6 +144,11 @@ def run_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, arch_cfg:
     cost["score_image_size"] = int(meta.get("image_size", proxy_size or image_size))
     cost["skipped_over_budget"] = pool.skipped  # candidates over a budget, costed but not evaluated
     cost["cost_image_size"] = image_size
+    if reranking.enabled:  # included in search_seconds; the time of re-ranked records replayed is not
+        cost["rerank"] = {"top": reranking.top, "finalists": len(chosen.get("rerank", {}).get("finalists", [])),
+                          "seconds_this_run": round(rerank_seconds, 3),
+                          "evaluation_seconds": round(sum(r["eval_seconds"] for r in pool.records()
+                                                          if r["phase"] == RERANK_PHASE), 3)}
     if "final_val_dice" in meta:
         warning = ranking_warning(float(chosen["record"]["dice_mean"]), float(meta["final_val_dice"]))
         if warning:
@@ -175,10 +195,10 @@ def search_cost(pool: CandidatePool, kind: str, strategy: str, device: str, dev_
     on_gpu = all(d.startswith("cuda") for d in devices)
     return {
         "strategy": strategy, "evaluator": kind, "device": device, "device_name": dev_name,
-        "candidates": len(records), "budget": pool.budget, "evaluated_this_run": pool.computed,
+        "candidates": len(search_records(records)), "budget": pool.budget, "evaluated_this_run": pool.computed,
         "from_earlier_run": pool.replayed, "repeat_proposals": pool.repeats,
         "evaluation_seconds": round(eval_seconds, 3),
-        "candidates_per_minute": round(60 * len(records) / eval_seconds, 3) if eval_seconds else None,
+        "candidates_per_minute": round(60 * len(search_records(records)) / eval_seconds, 3) if eval_seconds else None,
         "wall_seconds": round(wall, 3), "search_seconds": round(search_seconds, 3),
         "supernet_seconds": round(supernet_counted, 3),
         "device_hours": device_hours, "gpu_hours": device_hours if on_gpu else None,
