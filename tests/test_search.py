@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pytest
 
-from mednas.errors import ConfigError
+from mednas.errors import ConfigError, MednasError
 from mednas.search.archive import ArchiveLog, read_records
 from mednas.search.choose import check_rule, choose
 from mednas.search.objectives import Objectives
@@ -550,3 +550,26 @@ def test_bad_rerank_settings_name_the_key(cfg, evaluator, rule, message):
     with pytest.raises(ConfigError, match=message) as err:
         check_rerank(RerankSettings.from_config(cfg), evaluator, rule)
     assert "search.rerank" in str(err.value) or "rerank" in str(err.value)
+
+
+@pytest.mark.parametrize("strategy", ["ga", "nsga2", "random"])
+def test_feasible_init_draws_the_initial_population_within_the_budgets(tmp_path, strategy):
+    budgets = {"params": 30_000}
+    first = {"ga": "init", "nsga2": "nsga2", "random": "random"}[strategy]
+    shares = {}
+    for flag in (False, True):
+        (tmp_path / str(flag)).mkdir()
+        pool = make_pool(tmp_path / str(flag), FakeEvaluator(), SETTINGS.budget, budgets=budgets)
+        run_strategy(strategy, pool, StrategySettings(population=6, generations=4, seed=3, feasible_init=flag))
+        initial = [r for r in pool.records() if r["generation"] == 1 and r["phase"] == first]
+        assert len(initial) == 6
+        shares[flag] = float(np.mean(pool.objectives.violation(initial) <= 0))
+    assert shares[True] == 1.0 and shares[False] < 0.7  # the plain draw breaks this budget often
+
+
+def test_feasible_init_is_refused_where_no_draw_fits_or_the_strategy_has_no_such_draw(tmp_path):
+    pool = make_pool(tmp_path, FakeEvaluator(), SETTINGS.budget, budgets={"params": 10})
+    with pytest.raises(MednasError, match="feasible_init"):
+        run_strategy("ga", pool, StrategySettings(population=6, generations=4, seed=3, feasible_init=True))
+    with pytest.raises(ConfigError, match="feasible_init applies to"):
+        run_strategy("moead", pool, StrategySettings(population=6, generations=4, seed=3, feasible_init=True))

@@ -94,3 +94,32 @@ def test_search_rule_killed_then_resumed(tmp_path):
     for key, row in fresh.items():
         assert {k: v for k, v in row.items() if k not in timing} == \
                {k: v for k, v in resumed[key].items() if k not in timing}, key
+
+
+def test_search_rule_reranks_the_proxy_finalists_at_a_higher_fidelity(tmp_path):
+    """search.rerank through Snakemake: the best proxy candidates trained again, the pick by that Dice,
+    their records in the archive under phase rerank and out of the front, their time in the cost."""
+    search = {"strategies": ["nsga2"], "evaluator": "proxy", "objectives": ["dice", "latency"], "population": 4,
+              "generations": 2, "proxy": {"epochs": 1, "steps_per_epoch": 2, "image_size": 16},
+              "rerank": {"top": 2, "epochs": 1, "steps_per_epoch": 3}}
+    cfg = write_config(tmp_path, **{**TINY, "search": search})
+    res = snakemake(tmp_path, "results/mini/search/nsga2/seed0/chosen.json", "--configfile", str(cfg))
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = tmp_path / "results/mini/search/nsga2/seed0"
+    archive = rows(out / "archive.csv")
+    searched = [r for r in archive if r["phase"] != "rerank"]
+    reranked = [r for r in archive if r["phase"] == "rerank"]
+    assert len(searched) == 8 and len(reranked) == 2
+    top = sorted(searched, key=lambda r: -float(r["dice_mean"]))[:2]
+    assert [r["key"] for r in reranked] == [f"{r['key']}@rerank" for r in top]
+    chosen = json.loads((out / "chosen.json").read_text())
+    best = max(reranked, key=lambda r: float(r["dice_mean"]))
+    assert chosen["key"] == best["key"].removesuffix("@rerank")
+    assert chosen["rerank"]["record"]["dice_mean"] == pytest.approx(float(best["dice_mean"]))
+    assert [f["key"] for f in chosen["rerank"]["finalists"]] == [r["key"] for r in top]
+    assert not any(r["key"].endswith("@rerank") for r in rows(out / "pareto.csv"))
+    cost = json.loads((out / "cost.json").read_text())
+    assert cost["candidates"] == 8 and cost["rerank"]["finalists"] == 2
+    assert cost["rerank"]["evaluation_seconds"] == pytest.approx(sum(float(r["eval_seconds"]) for r in reranked),
+                                                                  abs=0.01)
+    assert "rerank: 2 finalist(s)" in (tmp_path / "logs/mini/search_nsga2_seed0.log").read_text()

@@ -48,6 +48,7 @@ class CandidatePool:
         # records: a genotype scored in both phases has a record per phase, keyed "<key>@<phase>".
         self.phase_evaluators = dict(phase_evaluators or {})
         self.skipped = 0
+        self._costs: dict[str, dict[str, float]] = {}
         self.objectives, self.archive, self.budget = objectives, archive, budget
         self.seen: dict[str, dict[str, Any]] = {}
         self.history: list[dict[str, Any]] = []
@@ -98,9 +99,20 @@ class CandidatePool:
             out.append(record)
         return out
 
+    def cost_of(self, g: Genotype) -> dict[str, float]:
+        """The costs of ``g`` (params, FLOPs, latency: known before any training), computed once."""
+        key = g.key()
+        if key not in self._costs:
+            self._costs[key] = dict(self.cost(g))
+        return dict(self._costs[key])
+
+    def within_budgets(self, g: Genotype) -> bool:
+        """Whether ``g``'s costs satisfy every budget (no training needed)."""
+        return bool(self.objectives.violation([self.cost_of(g)])[0] <= 0)
+
     def _compute(self, g: Genotype, generation: int, phase: str, key: str) -> dict[str, Any]:
         t0 = time.perf_counter()
-        cost = dict(self.cost(g))
+        cost = self.cost_of(g)
         if self.skip_over_budget and self.objectives.violation([cost])[0] > 0:
             metrics = {m: float("nan") for m in self.evaluator.metrics}
             self.skipped += 1

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from mednas.errors import ConfigError
+from mednas.errors import ConfigError, MednasError
 from mednas.search.pareto import survival_order
 from mednas.search.pool import CandidatePool
 from mednas.space.base import Genotype, IntegerCoding
@@ -49,6 +49,8 @@ class StrategySettings:
     population: int = 10
     generations: int = 20
     seed: int = 0
+    # ga, nsga2, random: initial genotypes drawn within every budget (costs are known before training)
+    feasible_init: bool = False
     # ga
     crossover_rate: float = 0.9
     uniform_p: float = 0.5
@@ -69,7 +71,7 @@ class StrategySettings:
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> StrategySettings:
-        flat = {k: cfg[k] for k in ("population", "generations", "seed") if k in cfg}
+        flat = {k: cfg[k] for k in ("population", "generations", "seed", "feasible_init") if k in cfg}
         for section in ("ga", "moead_sa"):
             flat.update(cfg.get(section) or {})
         known = {f.name for f in fields(cls)}
@@ -110,6 +112,33 @@ def _distinct_new(pool: CandidatePool, n: int, draw, tries_per: int = 100, phase
     return list(out.values())
 
 
+FEASIBLE_TRIES = 500
+FEASIBLE_INIT_STRATEGIES = ("ga", "nsga2", "random")
+
+
+def _initial_draw(pool: CandidatePool, s: StrategySettings, rng: random.Random):
+    """A draw of one initial genotype; with ``feasible_init``, one within every budget.
+
+    Under tight budgets most random genotypes break one, and constrained survival ranks those by
+    violation alone: the narrowest networks violate least, so the population shrinks to the
+    space's lower bound before Dice can matter (measured on real ACDC: every one of 60 candidates
+    at 8 filters). Rejection sampling on the costs, which need no training, starts the search
+    inside the feasible region instead (OFA and BigNAS sample under their latency constraint the
+    same way).
+    """
+    if not s.feasible_init:
+        return lambda: pool.space.sample(rng)
+
+    def draw() -> Genotype:
+        for _ in range(FEASIBLE_TRIES):
+            g = pool.space.repair(pool.space.sample(rng))
+            if pool.within_budgets(g):
+                return g
+        raise MednasError(f"search.feasible_init: no genotype within search.budgets "
+                          f"{dict(pool.objectives.budgets)} in {FEASIBLE_TRIES} random draws")
+    return draw
+
+
 # -- ga ---------------------------------------------------------------------------------
 def binary_tournament(position: np.ndarray, rng: random.Random) -> int:
     """Index of the better of two members drawn with replacement (lower ``position`` is better)."""
@@ -120,7 +149,8 @@ def binary_tournament(position: np.ndarray, rng: random.Random) -> int:
 def run_ga(pool: CandidatePool, s: StrategySettings) -> dict[str, Any]:
     space, rng = pool.space, random.Random(s.seed)
     gen = 1
-    pop = pool.evaluate(_distinct_new(pool, min(s.population, pool.remaining), lambda: space.sample(rng)), gen, "init")
+    pop = pool.evaluate(_distinct_new(pool, min(s.population, pool.remaining), _initial_draw(pool, s, rng)), gen,
+                        "init")
     pool.end_generation(gen)
     while pool.remaining > 0 and gen < s.max_generations:
         gen += 1
@@ -151,11 +181,12 @@ def run_ga(pool: CandidatePool, s: StrategySettings) -> dict[str, Any]:
 
 # -- random -----------------------------------------------------------------------------
 def run_random(pool: CandidatePool, s: StrategySettings) -> dict[str, Any]:
-    space, rng = pool.space, random.Random(s.seed)
+    rng = random.Random(s.seed)
+    draw = _initial_draw(pool, s, rng)  # random search: every draw is an initial one
     gen = 0
     while pool.remaining > 0 and gen < s.max_generations:
         gen += 1
-        batch = _distinct_new(pool, min(s.population, pool.remaining), lambda: space.sample(rng))
+        batch = _distinct_new(pool, min(s.population, pool.remaining), draw)
         if not batch:
             break
         pool.evaluate(batch, gen, "random")
@@ -206,6 +237,25 @@ def _ask_tell(pool: CandidatePool, s: StrategySettings, algorithm, problem, deco
     return gen
 
 
+def _feasible_sampling(pool: CandidatePool, decode):
+    """pymoo's mixed-variable sampling kept to the genotypes within every budget (``feasible_init``)."""
+    from pymoo.core.mixed import MixedVariableSampling
+
+    class FeasibleSampling(MixedVariableSampling):
+        def _do(self, problem, n_samples, random_state=None, **kwargs):
+            out = []
+            for _ in range(FEASIBLE_TRIES // max(n_samples, 1) + 1):
+                for x in super()._do(problem, n_samples, random_state=random_state, **kwargs):
+                    if len(out) < n_samples and pool.within_budgets(decode(x)):
+                        out.append(x)
+                if len(out) == n_samples:
+                    return out
+            raise MednasError(f"search.feasible_init: fewer than {n_samples} genotypes within search.budgets "
+                              f"{dict(pool.objectives.budgets)} in about {FEASIBLE_TRIES} random draws")
+
+    return FeasibleSampling()
+
+
 def run_nsga2(pool: CandidatePool, s: StrategySettings) -> dict[str, Any]:
     from pymoo.algorithms.moo.nsga2 import NSGA2
     from pymoo.core.mixed import MixedVariableDuplicateElimination, MixedVariableMating, MixedVariableSampling
@@ -213,15 +263,17 @@ def run_nsga2(pool: CandidatePool, s: StrategySettings) -> dict[str, Any]:
 
     n_constr = pool.objectives.n_constr
     problem = Problem(vars=pool.space.variables(), n_obj=pool.objectives.n_obj, n_ieq_constr=n_constr)
-    algorithm = NSGA2(pop_size=s.population, sampling=MixedVariableSampling(),
+
+    def decode(x):
+        return pool.space.repair(pool.space.from_variables(x))
+
+    sampling = _feasible_sampling(pool, decode) if s.feasible_init else MixedVariableSampling()
+    algorithm = NSGA2(pop_size=s.population, sampling=sampling,
                       mating=MixedVariableMating(eliminate_duplicates=MixedVariableDuplicateElimination()),
                       eliminate_duplicates=MixedVariableDuplicateElimination())
 
     def objective(records):
         return pool.objectives.matrix(records), pool.objectives.constraints(records) if n_constr else None
-
-    def decode(x):
-        return pool.space.repair(pool.space.from_variables(x))
 
     gens = _ask_tell(pool, s, algorithm, problem, decode, "nsga2", pool.budget, objective)
     return {"generations": gens}
@@ -359,4 +411,12 @@ def run_strategy(name: str, pool: CandidatePool, settings: StrategySettings) -> 
         fn = STRATEGIES[name]
     except KeyError:
         raise ConfigError(f"unknown search strategy '{name}'; choose from {sorted(STRATEGIES)}") from None
+    check_feasible_init(settings.feasible_init, [name])
     return fn(pool, settings)
+
+
+def check_feasible_init(feasible_init: bool, strategies) -> None:
+    """``search.feasible_init`` is implemented for the strategies whose initial draw this module makes."""
+    other = sorted(set(strategies) - set(FEASIBLE_INIT_STRATEGIES))
+    if feasible_init and other:
+        raise ConfigError(f"search.feasible_init applies to {list(FEASIBLE_INIT_STRATEGIES)}; not to {other}")
