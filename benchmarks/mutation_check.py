@@ -42,6 +42,10 @@ class Mutation:
 
 
 MUTATIONS = (
+    Mutation("re-ranking ignored by the best_dice pick", "src/mednas/search/choose.py",
+             "candidates = reranked or feasible", "candidates = feasible", ("tests/test_search.py",)),
+    Mutation("feasible_init keeps over-budget draws", "src/mednas/search/strategies.py",
+             "if pool.within_budgets(g):", "if True:", ("tests/test_search.py",)),
     Mutation("GA tournament picks the worse parent", "src/mednas/search/strategies.py",
              "a if position[a] <= position[b] else b", "a if position[a] >= position[b] else b",
              ("tests/test_search.py",)),
