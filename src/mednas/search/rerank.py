@@ -80,8 +80,8 @@ def finalists(pool: CandidatePool, top: int) -> list[Mapping[str, Any]]:
 
 def rerank(pool: CandidatePool, evaluator: Callable[[Genotype], Mapping[str, float]], top: int,
            generation: int) -> list[dict[str, Any]]:
-    """Train the finalists with ``evaluator``; set and return them as the pool's finalists (the
-    re-ranked records, in the search's order)."""
+    """Train the finalists with ``evaluator``; their re-ranked records, in the search's order
+    (``choose`` finds them by their phase)."""
     chosen = finalists(pool, top)
     if not chosen:
         return []
@@ -92,5 +92,4 @@ def rerank(pool: CandidatePool, evaluator: Callable[[Genotype], Mapping[str, flo
     for before, after in zip(chosen, records):
         log.info("rerank: %s search Dice %.3f -> re-ranked Dice %.3f", before["key"], float(before["dice_mean"]),
                  float(after["dice_mean"]))
-    pool.finalists = records
     return records

@@ -185,6 +185,7 @@ def search_cost(pool: CandidatePool, kind: str, strategy: str, device: str, dev_
     training for a search that inherits its weights (however many searches share it), plus the
     search itself (candidate evaluation included: proxy training for a proxy search); no retraining."""
     records = pool.records()
+    searched = search_records(records)  # re-ranked finalists are no extra candidates
     eval_seconds = sum(r["eval_seconds"] for r in records)
     replayed_seconds = sum(r["eval_seconds"] for r in records if r["key"] in pool.replayed_keys)
     search_seconds = wall + replayed_seconds
@@ -195,10 +196,10 @@ def search_cost(pool: CandidatePool, kind: str, strategy: str, device: str, dev_
     on_gpu = all(d.startswith("cuda") for d in devices)
     return {
         "strategy": strategy, "evaluator": kind, "device": device, "device_name": dev_name,
-        "candidates": len(search_records(records)), "budget": pool.budget, "evaluated_this_run": pool.computed,
+        "candidates": len(searched), "budget": pool.budget, "evaluated_this_run": pool.computed,
         "from_earlier_run": pool.replayed, "repeat_proposals": pool.repeats,
         "evaluation_seconds": round(eval_seconds, 3),
-        "candidates_per_minute": round(60 * len(search_records(records)) / eval_seconds, 3) if eval_seconds else None,
+        "candidates_per_minute": round(60 * len(searched) / eval_seconds, 3) if eval_seconds else None,
         "wall_seconds": round(wall, 3), "search_seconds": round(search_seconds, 3),
         "supernet_seconds": round(supernet_counted, 3),
         "device_hours": device_hours, "gpu_hours": device_hours if on_gpu else None,
