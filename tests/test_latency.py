@@ -5,6 +5,7 @@ import pytest
 
 from mednas.cost.latency import (NA, LatencyError, LatencySettings, LatencyTable, block_keys, device_name,
                                  filter_grid, measure_lut, overhead_key)
+from mednas.errors import ConfigError
 from mednas.models.cardiac_net import ArchSettings
 from mednas.space.cardiac import CardiacSpace, Genotype
 from workflow_util import mednas, snakemake, write_config
@@ -33,6 +34,18 @@ def test_prediction_is_the_sum_of_entries():
     expected = (2 * 1.0 + 2.0 + 2 * 3.0 + 0.5 + 0.25) * 10
     assert table.predict(G, ARCH, DEV, 64) == pytest.approx(expected)
     assert table.block_latency(keys[0], 11) == pytest.approx(11.0)
+
+
+def test_candidate_cost_computes_only_the_columns_asked_for(monkeypatch):
+    import mednas.cost.candidate as candidate
+
+    cost = candidate.CandidateCost(ARCH, 64, LatencyTable(_rows(lambda key, f: 1.0)), DEV)
+    full = cost(G)
+    assert set(full) == {"params", "flops", "latency_ms"} and full["flops"] > 0
+    monkeypatch.setattr(candidate, "genotype_cost", lambda *a: pytest.fail("FLOPs counted though not asked for"))
+    assert cost(G, ["latency_ms", "params"]) == {"params": full["params"], "latency_ms": full["latency_ms"]}
+    with pytest.raises(ConfigError, match=r"cost column\(s\) \['hd95'\] are not computed here"):
+        cost(G, ["hd95"])
 
 
 def test_block_keys_follow_the_genotype():

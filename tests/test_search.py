@@ -573,3 +573,43 @@ def test_feasible_init_is_refused_where_no_draw_fits_or_the_strategy_has_no_such
         run_strategy("ga", pool, StrategySettings(population=6, generations=4, seed=3, feasible_init=True))
     with pytest.raises(ConfigError, match="feasible_init applies to"):
         run_strategy("moead", pool, StrategySettings(population=6, generations=4, seed=3, feasible_init=True))
+
+
+class ColumnCounter:
+    """fake_cost as a cost model that computes only the columns asked for, counting each."""
+
+    columns = ("params", "flops", "latency_ms")
+
+    def __init__(self):
+        self.computed = {c: 0 for c in self.columns}
+
+    def __call__(self, g, columns=None):
+        want = self.columns if columns is None else tuple(columns)
+        for c in want:
+            self.computed[c] += 1
+        return {c: fake_cost(g)[c] for c in want}
+
+
+def test_pool_computes_each_cost_column_once_and_only_when_asked(tmp_path):
+    counter = ColumnCounter()
+    pool = make_pool(tmp_path, FakeEvaluator(), 10, budgets={"latency_ms": 1.0})
+    pool.cost = counter
+    g = SPACE.sample(random.Random(0))
+    assert pool.within_budgets(g) == (fake_cost(g)["latency_ms"] <= 1.0)
+    assert counter.computed == {"params": 0, "flops": 0, "latency_ms": 1}  # the budget's column alone
+    assert pool.cost_of(g) == fake_cost(g)
+    assert counter.computed == {"params": 1, "flops": 1, "latency_ms": 1}  # the rest, once
+    pool.cost_of(g, ["flops"]), pool.within_budgets(g), pool.evaluate([g], 1, "init")
+    assert counter.computed == {"params": 1, "flops": 1, "latency_ms": 1}
+    plain = make_pool(tmp_path / "plain", FakeEvaluator(), 10, budgets={"latency_ms": 1.0})
+    assert plain.cost_of(g, ["latency_ms"]) == {"latency_ms": fake_cost(g)["latency_ms"]}  # a plain callable
+
+
+def test_surrogate_costs_only_the_columns_its_objectives_and_budgets_read(tmp_path):
+    counter = ColumnCounter()
+    pool = make_pool(tmp_path, FakeEvaluator(), 16, objectives=("dice", "latency"), budgets={"params": 30000})
+    pool.cost = counter
+    run_strategy("surrogate", pool, SETTINGS)
+    evaluated = len(pool.seen)
+    assert counter.computed["flops"] == evaluated  # the archive's records only
+    assert counter.computed["latency_ms"] > 3 * evaluated  # the inner NSGA-II read many more

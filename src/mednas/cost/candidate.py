@@ -2,21 +2,47 @@
 
 from __future__ import annotations
 
-from mednas.cost.complexity import genotype_cost
+from collections.abc import Collection
+
+from mednas.cost.complexity import count_params, genotype_cost
 from mednas.cost.latency import LatencyTable
-from mednas.models.cardiac_net import ArchSettings
+from mednas.errors import ConfigError
+from mednas.models.cardiac_net import ArchSettings, build_subnet
 from mednas.space.cardiac import Genotype
 
 COST_METRICS = ("params", "flops", "latency_ms")
 
 
+def requested(columns: Collection[str] | None, offered: tuple[str, ...]) -> tuple[str, ...]:
+    """The cost columns to compute: ``columns`` (all of ``offered`` when None), each one offered."""
+    if columns is None:
+        return offered
+    bad = [c for c in columns if c not in offered]
+    if bad:
+        raise ConfigError(f"cost column(s) {bad} are not computed here; choose from {list(offered)}")
+    return tuple(c for c in offered if c in columns)
+
+
 class CandidateCost:
-    """Params and FLOPs counted on the standalone network; latency predicted by the look-up table."""
+    """Params and FLOPs counted on the standalone network; latency predicted by the look-up table.
+
+    ``columns`` asks for some of them only: counting FLOPs runs the network once (about 10x the
+    cost of building it), which a search that never reads FLOPs (the surrogate's inner NSGA-II on
+    accuracy and latency, a draw within a latency budget) need not pay for every genotype it meets.
+    """
+
+    columns = COST_METRICS
 
     def __init__(self, arch: ArchSettings, image_size: int, table: LatencyTable, device_name: str):
         self.arch, self.image_size, self.table, self.device_name = arch, image_size, table, device_name
 
-    def __call__(self, g: Genotype) -> dict[str, float]:
-        cost = genotype_cost(g, self.arch, self.image_size)
-        latency = self.table.predict(g, self.arch, self.device_name, self.image_size)
-        return {"params": cost["params"], "flops": cost["flops"], "latency_ms": latency}
+    def __call__(self, g: Genotype, columns: Collection[str] | None = None) -> dict[str, float]:
+        want = requested(columns, self.columns)
+        out: dict[str, float] = {}
+        if "flops" in want:
+            out.update({k: genotype_cost(g, self.arch, self.image_size)[k] for k in ("params", "flops")})
+        elif "params" in want:
+            out["params"] = count_params(build_subnet(g, self.arch))
+        if "latency_ms" in want:
+            out["latency_ms"] = self.table.predict(g, self.arch, self.device_name, self.image_size)
+        return {k: out[k] for k in want}

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -49,6 +49,7 @@ class CandidatePool:
         self.phase_evaluators = dict(phase_evaluators or {})
         self.skipped = 0
         self._costs: dict[str, dict[str, float]] = {}
+        self._complete: set[str] = set()  # keys whose every cost column is known
         self.objectives, self.archive, self.budget = objectives, archive, budget
         self.seen: dict[str, dict[str, Any]] = {}
         self.history: list[dict[str, Any]] = []
@@ -99,16 +100,27 @@ class CandidatePool:
             out.append(record)
         return out
 
-    def cost_of(self, g: Genotype) -> dict[str, float]:
-        """The costs of ``g`` (params, FLOPs, latency: known before any training), computed once."""
+    def cost_of(self, g: Genotype, columns: Collection[str] | None = None) -> dict[str, float]:
+        """The costs of ``g`` (params, FLOPs, latency: known before any training), each computed once.
+
+        ``columns`` names the ones wanted (all when None); a cost model with a ``columns``
+        attribute computes just those, any other callable computes all of them at once.
+        """
         key = g.key()
-        if key not in self._costs:
-            self._costs[key] = dict(self.cost(g))
-        return dict(self._costs[key])
+        have = self._costs.setdefault(key, {})
+        partial = hasattr(self.cost, "columns")
+        if key not in self._complete:
+            if columns is None or not partial:
+                missing = [c for c in self.cost.columns if c not in have] if partial else None
+                have.update(self.cost(g, missing) if partial else self.cost(g))
+                self._complete.add(key)
+            elif missing := [c for c in columns if c not in have]:
+                have.update(self.cost(g, missing))
+        return dict(have) if columns is None else {c: have[c] for c in columns}
 
     def within_budgets(self, g: Genotype) -> bool:
-        """Whether ``g``'s costs satisfy every budget (no training needed)."""
-        return bool(self.objectives.violation([self.cost_of(g)])[0] <= 0)
+        """Whether ``g``'s costs satisfy every budget (no training needed; only the budgeted costs are computed)."""
+        return bool(self.objectives.violation([self.cost_of(g, tuple(self.objectives.budgets))])[0] <= 0)
 
     def _compute(self, g: Genotype, generation: int, phase: str, key: str) -> dict[str, Any]:
         t0 = time.perf_counter()

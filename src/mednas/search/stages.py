@@ -7,14 +7,14 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 
 from mednas.atomic import atomic_outputs
-from mednas.cost.candidate import CandidateCost
+from mednas.cost.candidate import CandidateCost, requested
 from mednas.cost.complexity import genotype_cost
 from mednas.cost.latency import LatencyTable, device_name
 from mednas.csvio import write_rows
@@ -219,12 +219,16 @@ class ClassifierCost:
     def __init__(self, spec_of, in_channels: int, image_size: int):
         self.spec_of, self.shape = spec_of, (1, in_channels, image_size, image_size)
 
-    def __call__(self, g) -> dict[str, float]:
+    def __call__(self, g, columns: Collection[str] | None = None) -> dict[str, float]:
         from mednas.cost.complexity import count_flops, count_params
         from mednas.models.registry import build_model
 
+        want = requested(columns, self.columns)
         net = build_model(self.spec_of(g))
-        return {"params": count_params(net), "flops": count_flops(net, self.shape)}
+        out = {"params": count_params(net)}
+        if "flops" in want:
+            out["flops"] = count_flops(net, self.shape)
+        return {k: out[k] for k in want}
 
 
 def classifier_spec(space, genotype, in_channels: int, num_classes: int, image_size: int) -> dict[str, Any]:

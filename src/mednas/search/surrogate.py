@@ -118,7 +118,8 @@ def run_surrogate(pool: CandidatePool, s) -> dict[str, Any]:
     parents = pool.evaluate(_distinct_new(pool, min(ss.initial or s.population, pool.remaining),
                                           lambda: space.sample(rng)), gen, "init")
     pool.end_generation(gen)
-    cost_cache: dict[str, dict[str, float]] = {}
+    # the inner NSGA-II meets hundreds of genotypes a generation: cost only the columns it reads
+    needed = tuple(c for c in COST_METRICS if c in {*costs, *objectives.budgets, spread})
     history: list[dict[str, Any]] = []
     while pool.remaining > 0 and gen < s.max_generations:
         gen += 1
@@ -138,11 +139,8 @@ def run_surrogate(pool: CandidatePool, s) -> dict[str, Any]:
             return np.stack([m.predict(enc) for m in models], axis=1)
 
         def cost(g) -> dict[str, float]:
-            key = g.key()
-            if key not in cost_cache:
-                known = pool.seen.get(key)
-                cost_cache[key] = ({c: known[c] for c in COST_METRICS if c in known} if known else dict(pool.cost(g)))
-            return cost_cache[key]
+            known = pool.seen.get(g.key())
+            return {c: float(known[c]) for c in needed} if known else pool.cost_of(g, needed)
 
         proposals = _inner_nsga2(pool, ss, parents, predict, cost, quality, seed=s.seed * 1000 + gen)
         if not proposals:
