@@ -49,7 +49,6 @@ class CandidatePool:
         self.phase_evaluators = dict(phase_evaluators or {})
         self.skipped = 0
         self._costs: dict[str, dict[str, float]] = {}
-        self._complete: set[str] = set()  # keys whose every cost column is known
         self.objectives, self.archive, self.budget = objectives, archive, budget
         self.seen: dict[str, dict[str, Any]] = {}
         self.history: list[dict[str, Any]] = []
@@ -106,16 +105,12 @@ class CandidatePool:
         ``columns`` names the ones wanted (all when None); a cost model with a ``columns``
         attribute computes just those, any other callable computes all of them at once.
         """
-        key = g.key()
-        have = self._costs.setdefault(key, {})
-        partial = hasattr(self.cost, "columns")
-        if key not in self._complete:
-            if columns is None or not partial:
-                missing = [c for c in self.cost.columns if c not in have] if partial else None
-                have.update(self.cost(g, missing) if partial else self.cost(g))
-                self._complete.add(key)
-            elif missing := [c for c in columns if c not in have]:
-                have.update(self.cost(g, missing))
+        have = self._costs.setdefault(g.key(), {})
+        if not hasattr(self.cost, "columns"):
+            if not have:
+                have.update(self.cost(g))
+        elif missing := [c for c in (self.cost.columns if columns is None else columns) if c not in have]:
+            have.update(self.cost(g, missing))
         return dict(have) if columns is None else {c: have[c] for c in columns}
 
     def within_budgets(self, g: Genotype) -> bool:
