@@ -245,3 +245,26 @@ def test_bf16_channels_last_training_runs_and_returns_a_contiguous_model(tmp_pat
                "fp").rows
     assert np.isfinite(rows[0]["train_loss"])
     assert all(p.is_contiguous() for p in model.parameters())  # extraction and saving expect this layout
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_cpu_bf16_auto_follows_the_cpus_native_bf16(monkeypatch, native, tmp_path):
+    """auto: bf16 only where the CPU has native bf16 (2x faster there, 10x slower on AVX2-only CPUs)."""
+    from mednas.train import precision
+
+    monkeypatch.setattr(precision.torch.cpu, "_is_avx512_bf16_supported", lambda: native)
+    monkeypatch.setattr(precision.torch.cpu, "_is_amx_tile_supported", lambda: False)
+    cpu = precision.precision_for("cpu", amp=True, cpu_bf16="auto", channels_last=True)
+    assert cpu.dtype is (torch.bfloat16 if native else None)
+    assert cpu.name == ("cpu-bf16-cl" if native else "cpu-fp32-cl")
+    # CUDA keeps float16 AMP whatever the CPU can do
+    assert precision.precision_for("cuda", amp=True, cpu_bf16="auto", channels_last=False).name == "cuda-fp16"
+    settings = TrainSettings(epochs=1, batch_size=4, lr=0.01, amp=False, cpu_bf16="auto", steps_per_epoch=1)
+    rows = fit(build_subnet(G, ARCH), _toy_slices(), settings, "cpu", 0, lambda rng: [None], lambda m: {},
+               tmp_path / "a.pt", "fp").rows
+    assert rows[0]["precision"] == ("cpu-bf16" if native else "cpu-fp32")  # the curve records what ran
+
+
+def test_cpu_bf16_rejects_anything_but_true_false_auto():
+    with pytest.raises(ValueError, match="train.cpu_bf16"):
+        TrainSettings(epochs=1, cpu_bf16="yes")

@@ -29,7 +29,7 @@ from mednas.data.slices import SliceSet
 from mednas.train.augment import AugmentSettings, augment_batch
 from mednas.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from mednas.train.losses import make_loss, segmentation_loss
-from mednas.train.precision import Precision, precision_for
+from mednas.train.precision import Precision, precision_for, resolve_cpu_bf16
 from mednas.train.schedule import make_scheduler
 
 log = logging.getLogger("mednas")
@@ -51,7 +51,7 @@ class TrainSettings:
     schedule: str = "poly"
     warmup: float = 0.0  # fraction of all steps with a linear warmup
     amp: bool = True  # float16 autocast, CUDA only
-    cpu_bf16: bool = False  # bfloat16 autocast, CPU only
+    cpu_bf16: bool | str = False  # bfloat16 autocast, CPU only; "auto": where the CPU has native bf16
     channels_last: bool = False
     steps_per_epoch: int | None = None  # optimiser steps per validation round; None: one pass
     val_batch_size: int = 32
@@ -61,6 +61,7 @@ class TrainSettings:
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"train.optimizer: unknown optimiser '{self.optimizer}' (choose from {OPTIMIZERS})")
+        resolve_cpu_bf16(self.cpu_bf16)
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any], epochs: int, steps_per_epoch: int | None = None) -> TrainSettings:
@@ -204,7 +205,7 @@ def fit(
         with prec.autocast():
             metrics = validate(model)
         row = {"epoch": epoch, "step": epoch * steps, "train_loss": sum(losses) / len(losses),
-               "lr": optimizer.param_groups[0]["lr"], "train_seconds": round(train_seconds, 3),
+               "lr": optimizer.param_groups[0]["lr"], "precision": prec.name, "train_seconds": round(train_seconds, 3),
                "seconds": round(time.perf_counter() - t0, 3),
                **{f"val_{k}": v for k, v in metrics.items()}, "distance_unit": train.distance_unit}
         rows.append(row)
