@@ -43,6 +43,12 @@ REPO = Path(__file__).resolve().parents[1]
 MODES = {"fp32": (False, False), "fp32_cl": (False, True), "bf16": (True, False), "bf16_cl": (True, True)}
 
 
+def benchmark_config(path: str | Path) -> dict:
+    """``path`` laid over config/config.yaml as Snakemake lays ``--configfile`` overlays (before:
+    only where the overlay lacked train or retrain, so config/acdc_cpu.yaml failed for want of arch)."""
+    return load_configs([REPO / "config" / "config.yaml", path])
+
+
 def _specs(cfg: dict) -> dict[str, dict]:
     space = CardiacSpace.from_config(cfg["space"])
     labels = dataset_labels(cfg["dataset"]["kind"], cfg["dataset"].get("path") or "")
@@ -120,9 +126,7 @@ def main() -> None:
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     keep_freed_memory()
-    # Laid over config/config.yaml as Snakemake lays --configfile overlays (before: only where the
-    # overlay lacked train or retrain, so config/acdc_cpu.yaml failed for want of the arch section)
-    cfg = load_configs([REPO / "config" / "config.yaml", args.config])
+    cfg = benchmark_config(args.config)
     device = resolve_device(args.device)
     torch.set_num_threads(int(cfg["train"].get("threads", 2)))
     data_dir = REPO / "results" / cfg["experiment"] / "data"

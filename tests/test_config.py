@@ -199,3 +199,20 @@ def test_editing_a_file_inside_the_data_set_reruns_prepare(phantom_dir, tmp_path
     os.utime(label, (later, later))
     res = snakemake(tmp_path, "-n", target, "--configfile", str(cfg))
     assert res.returncode == 0 and "rule prepare" in res.stdout + res.stderr, res.stdout[-2000:]
+
+
+def test_precision_benchmark_reads_an_overlay_with_train_and_retrain_but_no_arch(tmp_path):
+    """config/acdc_cpu.yaml has train and retrain sections but no arch: the benchmark failed on it."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from precision import _specs, benchmark_config
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text("experiment: small\ntrain: {lr: 0.01}\nretrain: {epochs: 2}\n")
+    cfg = benchmark_config(overlay)
+    assert cfg["train"]["lr"] == 0.01 and cfg["train"]["batch_size"] == _default()["train"]["batch_size"]
+    specs = _specs(cfg)
+    assert set(specs) == {"unet", "nas_mid"} and specs["nas_mid"]["arch"]["in_channels"] == 1
