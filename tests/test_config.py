@@ -114,16 +114,22 @@ def test_acdc_configs_give_both_cardiacnas_evaluation_modes():
     assert cpu_fast["experiment"] not in (cpu["experiment"], fast["experiment"])
 
 
-def test_benchmark_configs_merge_like_configfile(tmp_path):
-    """Benchmarks read overlays as `--configfile a b` does: a section set in part keeps its other keys
-    (a shallow {**a, **b} dropped them)."""
+def _benchmark_module(name: str):
+    """A module of benchmarks/ (scripts, not a package: they import each other by bare name)."""
+    import importlib
     import sys
 
     sys.path.insert(0, str(REPO / "benchmarks"))
     try:
-        from _configs import load_configs
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(REPO / "benchmarks"))
+
+
+def test_benchmark_configs_merge_like_configfile(tmp_path):
+    """Benchmarks read overlays as `--configfile a b` does: a section set in part keeps its other keys
+    (a shallow {**a, **b} dropped them)."""
+    load_configs = _benchmark_module("_configs").load_configs
     overlay = tmp_path / "overlay.yaml"
     overlay.write_text("experiment: small\npreprocess: {image_size: 64}\n")
     cfg = load_configs([REPO / "config" / "config.yaml", overlay])
@@ -203,13 +209,8 @@ def test_editing_a_file_inside_the_data_set_reruns_prepare(phantom_dir, tmp_path
 
 def test_precision_benchmark_reads_an_overlay_with_train_and_retrain_but_no_arch(tmp_path):
     """config/acdc_cpu.yaml has train and retrain sections but no arch: the benchmark failed on it."""
-    import sys
-
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        from precision import _specs, benchmark_config
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
+    precision = _benchmark_module("precision")
+    _specs, benchmark_config = precision._specs, precision.benchmark_config
     overlay = tmp_path / "overlay.yaml"
     overlay.write_text("experiment: small\ntrain: {lr: 0.01}\nretrain: {epochs: 2}\n")
     cfg = benchmark_config(overlay)
