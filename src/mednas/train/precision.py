@@ -4,8 +4,8 @@ CUDA: float16 autocast with a gradient scaler (``train.amp``). CPU: bfloat16 aut
 (``train.cpu_bf16``) and channels-last tensors (``train.channels_last``).
 ``benchmarks/precision.py`` measures both against float32, speed and validation Dice after a
 fixed number of steps. Whether bf16 pays depends on the CPU: with native bf16 instructions
-(AVX512-BF16, AMX) a training step ran 2x faster here, without them (AVX2 only) 10x slower,
-so ``cpu_bf16: auto`` asks the CPU.
+(AVX512-BF16, AMX) a training step ran 1.3-2x faster (measured on one AVX512-BF16 CPU),
+without them (AVX2 only) 10x slower, so ``cpu_bf16: auto`` asks the CPU.
 """
 
 from __future__ import annotations
@@ -16,9 +16,6 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-
-
-CPU_BF16_CHOICES = (True, False, "auto")
 
 
 def cpu_has_native_bf16() -> bool:
