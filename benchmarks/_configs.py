@@ -17,3 +17,11 @@ def load_configs(paths: Sequence[str | Path]) -> dict[str, Any]:
     for path in paths:
         update_config(cfg, load_configfile(str(path)))
     return cfg
+
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "config.yaml"
+
+
+def load_overlays(overlays: Sequence[str | Path]) -> dict[str, Any]:
+    """``overlays`` laid over config/config.yaml, as ``snakemake --configfile <overlays>`` reads them."""
+    return load_configs([DEFAULT_CONFIG, *overlays])

@@ -58,7 +58,7 @@ def train_one(args: tuple) -> dict:
 
 def main() -> None:
     from mednas.allocator import keep_freed_memory
-    from _configs import load_configs
+    from _configs import load_overlays
     from mednas.device import resolve_device
     from mednas.space.cardiac import CardiacSpace
 
@@ -76,7 +76,7 @@ def main() -> None:
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     keep_freed_memory()
-    cfg = load_configs([REPO / "config" / "config.yaml", *args.config])
+    cfg = load_overlays(args.config)
     device = resolve_device(args.device)
     results = REPO / "results" / cfg["experiment"]
     data_dir = Path(args.data) if args.data else results / "data"

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import torch
 
-from _configs import load_configs
+from _configs import load_overlays
 from mednas.allocator import keep_freed_memory
 from mednas.cost.candidate import CandidateCost
 from mednas.cost.latency import LatencyTable, device_name
@@ -111,7 +111,7 @@ def main() -> None:
                          f"{args.baseline} must be among them")
     if len(args.seeds) < 3:
         print(f"warning: {len(args.seeds)} seed(s): a median over fewer than 3 says little", file=sys.stderr)
-    cfg = load_configs([REPO / "config" / "config.yaml", *args.config])
+    cfg = load_overlays(args.config)
     results = REPO / "results" / cfg["experiment"]
     paths = {"train": results / "data" / "train.npz", "val": results / "data" / "val.npz",
              "lut": results / "latency" / "lut.csv", "supernet": results / "supernet" / "supernet.pt"}

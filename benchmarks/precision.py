@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from _configs import load_configs
+from _configs import load_overlays
 
 from mednas.allocator import keep_freed_memory
 from mednas.data.slices import load_slices
@@ -41,12 +41,6 @@ from mednas.train.validation import evaluate_volumes
 
 REPO = Path(__file__).resolve().parents[1]
 MODES = {"fp32": (False, False), "fp32_cl": (False, True), "bf16": (True, False), "bf16_cl": (True, True)}
-
-
-def benchmark_config(path: str | Path) -> dict:
-    """``path`` laid over config/config.yaml as Snakemake lays ``--configfile`` overlays (before:
-    only where the overlay lacked train or retrain, so config/acdc_cpu.yaml failed for want of arch)."""
-    return load_configs([REPO / "config" / "config.yaml", path])
 
 
 def _specs(cfg: dict) -> dict[str, dict]:
@@ -126,7 +120,9 @@ def main() -> None:
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     keep_freed_memory()
-    cfg = benchmark_config(args.config)
+    # as the other benchmarks do (before: laid over config.yaml only where the overlay lacked
+    # train or retrain, so config/acdc_cpu.yaml failed for want of arch)
+    cfg = load_overlays([args.config])
     device = resolve_device(args.device)
     torch.set_num_threads(int(cfg["train"].get("threads", 2)))
     data_dir = REPO / "results" / cfg["experiment"] / "data"

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from _configs import load_configs
+from _configs import load_overlays
 from mednas.allocator import keep_freed_memory
 from mednas.data.slices import load_slices
 from mednas.device import resolve_device
@@ -59,7 +59,7 @@ def main() -> None:
     unknown = sorted(set(args.methods) - set(PREDICTORS))
     if unknown:
         raise SystemExit(f"--methods: unknown {unknown}; choose from {list(PREDICTORS)}")
-    cfg = load_configs([REPO / "config" / "config.yaml", *args.config])
+    cfg = load_overlays(args.config)
     results = REPO / "results" / cfg["experiment"]
     bench = results / "benchmarks"
     gt_path = Path(args.ground_truth) if args.ground_truth else bench / "ground_truth.json"

@@ -33,7 +33,7 @@ import torch
 from scipy.stats import kendalltau
 
 from mednas.allocator import keep_freed_memory
-from _configs import load_configs
+from _configs import load_overlays
 from mednas.data.slices import load_slices
 from mednas.device import resolve_device
 from mednas.evaluate.zerocost import INDICATORS
@@ -60,7 +60,7 @@ def main() -> None:
     ap.add_argument("--data", default=None, help="folder with train.npz / val.npz (default results/<experiment>/data)")
     ap.add_argument("--evaluators", nargs="+", default=["inherit", "proxy", "zerocost"])
     args = ap.parse_args()
-    cfg = load_configs([REPO / "config" / "config.yaml", *args.config])
+    cfg = load_overlays(args.config)
     results = REPO / "results" / cfg["experiment"]
     device = resolve_device(args.device)
     keep_freed_memory()

@@ -209,11 +209,10 @@ def test_editing_a_file_inside_the_data_set_reruns_prepare(phantom_dir, tmp_path
 
 def test_precision_benchmark_reads_an_overlay_with_train_and_retrain_but_no_arch(tmp_path):
     """config/acdc_cpu.yaml has train and retrain sections but no arch: the benchmark failed on it."""
-    precision = _benchmark_module("precision")
-    _specs, benchmark_config = precision._specs, precision.benchmark_config
+    _specs, load_overlays = _benchmark_module("precision")._specs, _benchmark_module("_configs").load_overlays
     overlay = tmp_path / "overlay.yaml"
     overlay.write_text("experiment: small\ntrain: {lr: 0.01}\nretrain: {epochs: 2}\n")
-    cfg = benchmark_config(overlay)
+    cfg = load_overlays([overlay])
     assert cfg["train"]["lr"] == 0.01 and cfg["train"]["batch_size"] == _default()["train"]["batch_size"]
     specs = _specs(cfg)
     assert set(specs) == {"unet", "nas_mid"} and specs["nas_mid"]["arch"]["in_channels"] == 1
