@@ -20,7 +20,7 @@ import argparse
 import json
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import torch
@@ -108,7 +108,10 @@ def main() -> None:
     ctx = "spawn" if device.startswith("cuda") else None
     import multiprocessing as mp
     with ProcessPoolExecutor(max_workers=args.workers, mp_context=mp.get_context(ctx)) as pool:
-        for i, row in enumerate(pool.map(train_one, jobs), 1):
+        # Saved in the order they finish, so that a run stopped part-way keeps every finished network.
+        futures = [pool.submit(train_one, job) for job in jobs]
+        for i, future in enumerate(as_completed(futures), 1):
+            row = future.result()
             done[row["key"]] = row
             save()
             print(f"[{i}/{len(jobs)}] {row['key']}: best val Dice {row['best_dice_mean']:.4f} (round "
