@@ -1,14 +1,16 @@
 """Ground truth for ranking benchmarks: random genotypes trained stand-alone to near convergence.
 
     .venv/bin/python benchmarks/ground_truth.py [--config config/acdc_cpu.yaml] [--archs 20]
-        [--seed 1] [--rounds 10] [--steps-per-round 200] [--device auto] [--workers 1]
+        [--seed 1] [--rounds 10] [--steps-per-round 200] [--image-size N] [--device auto] [--workers 1]
         [--out results/<experiment>/benchmarks/ground_truth.json]
 
 Samples ``--archs`` distinct genotypes of the config's space with ``random.Random(--seed)``
 (the same draw as ``benchmarks/search.py``), trains each from fresh weights with the
 config's ``train`` settings for ``--rounds`` x ``--steps-per-round`` steps, validating on
 whole volumes after every round, and records the best and last validation Dice / HD95 and
-the whole curve. Expensive (hours on 2 CPU cores for the defaults; minutes on one GPU with
+the whole curve. ``--image-size`` trains and validates on resized copies of the slices (a
+reduced-resolution ground truth, where full size does not fit the machine: say so beside the
+result). Expensive (hours on 2 CPU cores for the defaults; minutes on one GPU with
 ``--workers 4``), so the result is cached: ``benchmarks/search.py`` reads it. Each genotype
 is written to the JSON as soon as it finishes; a rerun skips the genotypes already there
 with the same budget.
@@ -37,11 +39,13 @@ def train_one(args: tuple) -> dict:
     from mednas.train.loop import TrainSettings
     from mednas.train.retrain import retrain
 
-    cfg, genotype_dict, data_dir, rounds, steps, device, threads = args
+    cfg, genotype_dict, data_dir, rounds, steps, device, threads, image_size = args
     torch.set_num_threads(threads)
     space = CardiacSpace.from_config(cfg["space"])
     g = space.from_dict(genotype_dict)
     train, val = load_slices(Path(data_dir) / "train.npz"), load_slices(Path(data_dir) / "val.npz")
+    if image_size is not None:
+        train, val = train.resized(image_size), val.resized(image_size)
     arch = ArchSettings.from_config(cfg["arch"], train.labels.in_channels, train.labels.num_classes)
     settings = TrainSettings.from_config(cfg["train"], epochs=rounds, steps_per_epoch=steps)
     t0 = time.perf_counter()
@@ -69,6 +73,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--steps-per-round", type=int, default=200)
+    ap.add_argument("--image-size", type=int, default=None,
+                    help="train and validate on N x N copies of the slices (default: their prepared size)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--threads", type=int, default=None, help="torch threads per worker (default train.threads)")
@@ -81,21 +87,24 @@ def main() -> None:
     results = REPO / "results" / cfg["experiment"]
     data_dir = Path(args.data) if args.data else results / "data"
     out = Path(args.out) if args.out else results / "benchmarks" / "ground_truth.json"
-    budget = {"rounds": args.rounds, "steps_per_round": args.steps_per_round, "train": cfg["train"],
+    budget = {"rounds": args.rounds, "steps_per_round": args.steps_per_round, "image_size": args.image_size,
+              "train": cfg["train"],
               "data": str(data_dir), "seed": int(cfg["seed"])}
     done = {}
     if out.exists():
         old = json.loads(out.read_text())
         if old.get("budget", {}).get("rounds") == args.rounds and \
-                old["budget"].get("steps_per_round") == args.steps_per_round and old["budget"].get("train") == cfg["train"]:
+                old["budget"].get("steps_per_round") == args.steps_per_round and old["budget"].get("train") == cfg["train"] \
+                and old["budget"].get("image_size") == args.image_size:
             done = {r["key"]: r for r in old["rows"]}
     space = CardiacSpace.from_config(cfg["space"])
     genotypes = space.sample_distinct(args.archs, args.seed)
     todo = [g for g in genotypes if g.key() not in done]
     print(f"{len(genotypes)} genotypes, {len(done)} cached, training {len(todo)} on {device} "
-          f"({args.rounds} x {args.steps_per_round} steps, {args.workers} workers)", flush=True)
+          f"({args.rounds} x {args.steps_per_round} steps at {args.image_size or 'prepared'} px, {args.workers} workers)", flush=True)
     threads = args.threads or int(cfg["train"].get("threads", 2))
-    jobs = [(cfg, g.to_dict(), str(data_dir), args.rounds, args.steps_per_round, device, threads) for g in todo]
+    jobs = [(cfg, g.to_dict(), str(data_dir), args.rounds, args.steps_per_round, device, threads, args.image_size)
+            for g in todo]
 
     def save() -> None:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -216,3 +216,28 @@ def test_precision_benchmark_reads_an_overlay_with_train_and_retrain_but_no_arch
     assert cfg["train"]["lr"] == 0.01 and cfg["train"]["batch_size"] == _default()["train"]["batch_size"]
     specs = _specs(cfg)
     assert set(specs) == {"unet", "nas_mid"} and specs["nas_mid"]["arch"]["in_channels"] == 1
+
+
+def test_stage_costs_benchmark_times_each_stage_and_multiplies_the_budgets(phantom_slices):
+    """benchmarks/stage_costs.py: a second-round step cost for every model and the supernet, and
+    hours that are the config's steps times those costs."""
+    stage_costs = _benchmark_module("stage_costs")
+    cfg = _benchmark_module("_configs").load_overlays([])
+    train, val = phantom_slices
+    costs = stage_costs.measure(cfg, train, val, "cpu", steps=1)
+    assert set(costs["models"]) == {"unet", "random", "largest"}
+    assert all(m["step_seconds"] > 0 for m in costs["models"].values()) and costs["supernet"]["step_seconds"] > 0
+    fake = {"models": {"unet": {"step_seconds": 2.0}, "random": {"step_seconds": 1.0}},
+            "supernet": {"step_seconds": 3.0}}
+    cfg = {**cfg, "train": {**cfg["train"], "batch_size": 4},
+           "supernet": {"epochs": 2, "steps_per_epoch": 5},
+           "search": {"evaluator": "proxy", "proxy": {"epochs": 3, "steps_per_epoch": None},
+                      "population": 2, "generations": 3, "strategies": ["ga", "nsga2"]},
+           "retrain": {"epochs": 4, "steps_per_epoch": 10, "baselines": {"unet": {}, "attention_unet": {}}}}
+    hours = stage_costs.budget_hours(cfg, fake, n_train=40)   # 40 slices / batch 4 = 10 steps per epoch
+    assert hours["supernet"] == 0.0   # a proxy search trains no supernet
+    assert hours["search_proxy"] == pytest.approx(12 * 30 * 1.0 / 3600)
+    assert hours["retrain_picks"] == pytest.approx(2 * 40 * 1.0 / 3600)
+    assert hours["retrain_baselines"] == pytest.approx(2 * 40 * 2.0 / 3600)
+    cfg["search"]["evaluator"] = "inherit"
+    assert stage_costs.budget_hours(cfg, fake, n_train=40)["supernet"] == pytest.approx(10 * 3.0 / 3600)
