@@ -10,10 +10,13 @@ config's ``train`` settings for ``--rounds`` x ``--steps-per-round`` steps, vali
 whole volumes after every round, and records the best and last validation Dice / HD95 and
 the whole curve. ``--image-size`` trains and validates on resized copies of the slices (a
 reduced-resolution ground truth, where full size does not fit the machine: say so beside the
-result). Expensive (hours on 2 CPU cores for the defaults; minutes on one GPU with
-``--workers 4``), so the result is cached: ``benchmarks/search.py`` reads it. Each genotype
+result). Expensive, so the result is cached: ``benchmarks/search.py`` reads it. Each genotype
 is written to the JSON as soon as it finishes; a rerun skips the genotypes already there
-with the same budget.
+with the same budget. Measured: hours on 2 CPU cores for the defaults. On one GPU the small
+networks are bound by kernel launches (5,000-9,000 operator calls a training step), and worker
+processes share the GPU by time slicing: with 12 workers on one H200 (2026-12-04, beside two
+supernet trainings) none of 24 networks finished 2000 steps in 7 minutes; an H100 with 4-6
+workers finished 6 of 20 in its session. Keep ``--workers`` at 2-4 on one GPU.
 """
 
 from __future__ import annotations

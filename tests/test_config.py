@@ -241,3 +241,29 @@ def test_stage_costs_benchmark_times_each_stage_and_multiplies_the_budgets(phant
     assert hours["retrain_baselines"] == pytest.approx(2 * 40 * 2.0 / 3600)
     cfg["search"]["evaluator"] = "inherit"
     assert stage_costs.budget_hours(cfg, fake, n_train=40)["supernet"] == pytest.approx(10 * 3.0 / 3600)
+
+
+def test_ground_truth_benchmark_resizes_records_and_reuses_its_networks(phantom_dir, tmp_path):
+    """benchmarks/ground_truth.py --image-size trains on resized slices, records the size in its
+    budget, and a rerun with the same budget trains nothing again."""
+    import json
+    import subprocess
+    import sys
+
+    from mednas.data.prepare import prepare_dataset
+
+    data = tmp_path / "data"
+    outputs = {k: data / f"{k}.npz" for k in ("train", "val", "test")} | {"summary": data / "data.json"}
+    prepare_dataset(phantom_dir, {"kind": "phantom"}, {"source": "fractions", "seed": 0,
+                    "fractions": {"train": 0.5, "val": 0.25, "test": 0.25}},
+                    {"image_size": 32, "target_spacing": [6.0, 6.0]}, outputs)
+    out = tmp_path / "gt.json"
+    cmd = [sys.executable, str(REPO / "benchmarks" / "ground_truth.py"), "--config", str(REPO / "config" / "config.yaml"),
+           "--archs", "2", "--rounds", "1", "--steps-per-round", "1", "--image-size", "48", "--device", "cpu",
+           "--data", str(data), "--out", str(out)]
+    first = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    gt = json.loads(out.read_text())
+    assert gt["budget"]["image_size"] == 48 and len(gt["rows"]) == 2
+    assert "at 48 px" in first.stdout
+    again = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    assert "2 cached, training 0" in again.stdout
