@@ -12,7 +12,10 @@ those costs by the config's budgets (supernet steps; proxy steps per candidate x
 strategies; retraining steps of every pick and baseline) and prints the hours each stage and the
 whole run would take on this device: the figure that says whether a config fits a machine.
 The proxy and the searched picks are costed at the random network's step, an estimate: a
-search meets networks of every size. Results also go to ``--out`` as JSON (default
+search meets networks of every size; where ``search.proxy.image_size`` is set, the random network
+is timed again at that size for the proxy. Every candidate is costed as trained, so with
+``search.skip_over_budget`` (candidates over a budget are not trained) the proxy hours are an
+upper bound, and the re-ranking (``search.rerank``) is not counted. Results also go to ``--out`` as JSON (default
 ``results/<experiment>/benchmarks/stage_costs.json``).
 """
 
@@ -75,6 +78,13 @@ def measure(cfg: Mapping[str, Any], train, val, device: str, steps: int, seed: i
         out["supernet"] = {"step_seconds": _step_seconds(rows, steps), "wall_seconds": time.perf_counter() - t0,
                            "sandwich_random": int(sn["sandwich_random"])}
         print(f"supernet: {out['supernet']['step_seconds']:.3f} s a sandwich step", flush=True)
+        proxy_size = (cfg["search"].get("proxy") or {}).get("image_size")
+        if proxy_size is not None and int(proxy_size) != out["image_size"]:
+            small_train, small_val = train.resized(int(proxy_size)), val.resized(int(proxy_size))
+            _, result = retrain(models["random"], small_train, small_val, settings, device, seed,
+                                Path(tmp) / "proxy.pt", "proxy")
+            out["proxy"] = {"image_size": int(proxy_size), "step_seconds": _step_seconds(result.rows, steps)}
+            print(f"random at the proxy's {proxy_size} px: {out['proxy']['step_seconds']:.3f} s a step", flush=True)
     return out
 
 
@@ -94,7 +104,8 @@ def budget_hours(cfg: Mapping[str, Any], costs: Mapping[str, Any], n_train: int)
     hours = {"supernet": steps(cfg["supernet"]) * costs["supernet"]["step_seconds"] / 3600
              if search.get("evaluator", "inherit") == "inherit" else 0.0}
     if search.get("evaluator") == "proxy":
-        hours["search_proxy"] = candidates * steps(search.get("proxy") or {}) * random_step / 3600
+        proxy_step = costs.get("proxy", {}).get("step_seconds", random_step)
+        hours["search_proxy"] = candidates * steps(search.get("proxy") or {}) * proxy_step / 3600
     retrain_steps = steps(cfg["retrain"])
     hours["retrain_picks"] = len(strategies) * retrain_steps * random_step / 3600
     baselines = cfg["retrain"].get("baselines") or {}

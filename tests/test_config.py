@@ -237,6 +237,9 @@ def test_stage_costs_benchmark_times_each_stage_and_multiplies_the_budgets(phant
     hours = stage_costs.budget_hours(cfg, fake, n_train=40)   # 40 slices / batch 4 = 10 steps per epoch
     assert hours["supernet"] == 0.0   # a proxy search trains no supernet
     assert hours["search_proxy"] == pytest.approx(12 * 30 * 1.0 / 3600)
+    # a proxy on smaller copies is costed at the step measured at that size
+    assert stage_costs.budget_hours(cfg, {**fake, "proxy": {"step_seconds": 0.25}}, n_train=40)["search_proxy"] \
+        == pytest.approx(12 * 30 * 0.25 / 3600)
     assert hours["retrain_picks"] == pytest.approx(2 * 40 * 1.0 / 3600)
     assert hours["retrain_baselines"] == pytest.approx(2 * 40 * 2.0 / 3600)
     cfg["search"]["evaluator"] = "inherit"
