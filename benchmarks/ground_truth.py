@@ -4,7 +4,7 @@
         [--seed 1] [--rounds 10] [--steps-per-round 200] [--image-size N] [--device auto] [--workers 1]
         [--out results/<experiment>/benchmarks/ground_truth.json]
 
-Samples ``--archs`` distinct genotypes of the config's space with ``random.Random(--seed)``
+Samples ``--archs`` distinct genotypes (or trains the ones listed in ``--genotypes FILE``) of the config's space with ``random.Random(--seed)``
 (the same draw as ``benchmarks/search.py``), trains each from fresh weights with the
 config's ``train`` settings for ``--rounds`` x ``--steps-per-round`` steps, validating on
 whole volumes after every round, and records the best and last validation Dice / HD95 and
@@ -63,6 +63,22 @@ def train_one(args: tuple) -> dict:
             "curve": [r["val_dice_mean"] for r in rows], "seconds": time.perf_counter() - t0}
 
 
+def load_genotypes(space, path: Path) -> list:
+    """The genotypes listed in ``path`` (a JSON list of gene dicts), checked against ``space``."""
+    from mednas.errors import ConfigError
+
+    try:
+        items = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise ConfigError(f"--genotypes {path}: {e}") from e
+    if not isinstance(items, list) or not items:
+        raise ConfigError(f"--genotypes {path}: expected a non-empty JSON list of genotype dicts")
+    try:
+        return [space.from_dict(item) for item in items]
+    except (ValueError, TypeError, KeyError) as e:
+        raise ConfigError(f"--genotypes {path}: {e}") from e
+
+
 def main() -> None:
     from mednas.allocator import keep_freed_memory
     from _configs import load_overlays
@@ -73,6 +89,9 @@ def main() -> None:
     ap.add_argument("--config", nargs="+", default=[str(REPO / "config" / "acdc_cpu.yaml")],
                     help="config files merged in order over config/config.yaml, as --configfile does")
     ap.add_argument("--archs", type=int, default=20)
+    ap.add_argument("--genotypes", default=None,
+                    help="JSON file with a list of genotypes (dicts of the space's genes) to train instead of "
+                         "a random draw of --archs")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--steps-per-round", type=int, default=200)
@@ -101,7 +120,7 @@ def main() -> None:
                 and old["budget"].get("image_size") == args.image_size:
             done = {r["key"]: r for r in old["rows"]}
     space = CardiacSpace.from_config(cfg["space"])
-    genotypes = space.sample_distinct(args.archs, args.seed)
+    genotypes = load_genotypes(space, Path(args.genotypes)) if args.genotypes else space.sample_distinct(args.archs, args.seed)
     todo = [g for g in genotypes if g.key() not in done]
     print(f"{len(genotypes)} genotypes, {len(done)} cached, training {len(todo)} on {device} "
           f"({args.rounds} x {args.steps_per_round} steps at {args.image_size or 'prepared'} px, {args.workers} workers)", flush=True)

@@ -270,3 +270,36 @@ def test_ground_truth_benchmark_resizes_records_and_reuses_its_networks(phantom_
     assert "at 48 px" in first.stdout
     again = subprocess.run(cmd, capture_output=True, text=True, check=True)
     assert "2 cached, training 0" in again.stdout
+
+
+def test_ground_truth_benchmark_trains_the_listed_genotypes_and_names_a_bad_list(phantom_dir, tmp_path):
+    """--genotypes FILE trains exactly the listed genotypes; a genotype outside the space is an
+    error that names the file, and nothing is written."""
+    import json
+    import subprocess
+    import sys
+
+    from mednas.data.prepare import prepare_dataset
+
+    data = tmp_path / "data"
+    outputs = {k: data / f"{k}.npz" for k in ("train", "val", "test")} | {"summary": data / "data.json"}
+    prepare_dataset(phantom_dir, {"kind": "phantom"}, {"source": "fractions", "seed": 0,
+                    "fractions": {"train": 0.5, "val": 0.25, "test": 0.25}},
+                    {"image_size": 32, "target_spacing": [6.0, 6.0]}, outputs)
+    gene = {"filters": 8, "kernel": 3, "layers": 2, "dropout": 0.1, "attention": "se", "fusion": "add",
+            "activation": "relu", "res_scale": 1.0}
+    listed = tmp_path / "genotypes.json"
+    listed.write_text(json.dumps([gene]))
+    out = tmp_path / "gt.json"
+    cmd = [sys.executable, str(REPO / "benchmarks" / "ground_truth.py"), "--config", str(REPO / "config" / "config.yaml"),
+           "--genotypes", str(listed), "--rounds", "1", "--steps-per-round", "1", "--device", "cpu",
+           "--data", str(data), "--out", str(out)]
+    subprocess.run(cmd, capture_output=True, text=True, check=True)
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["genotype"] for r in rows] == [gene]
+
+    bad_out = tmp_path / "bad.json"
+    listed.write_text(json.dumps([gene | {"kernel": 4}]))
+    bad = subprocess.run(cmd[:-1] + [str(bad_out)], capture_output=True, text=True)
+    assert bad.returncode != 0 and str(listed) in bad.stderr
+    assert not bad_out.exists()
