@@ -1,11 +1,12 @@
 """Ground truth for ranking benchmarks: random genotypes trained stand-alone to near convergence.
 
-    .venv/bin/python benchmarks/ground_truth.py [--config config/acdc_cpu.yaml] [--archs 20]
+    .venv/bin/python benchmarks/ground_truth.py [--config config/acdc_cpu.yaml] [--archs 20 | --genotypes FILE]
         [--seed 1] [--rounds 10] [--steps-per-round 200] [--image-size N] [--device auto] [--workers 1]
         [--out results/<experiment>/benchmarks/ground_truth.json]
 
-Samples ``--archs`` distinct genotypes (or trains the ones listed in ``--genotypes FILE``) of the config's space with ``random.Random(--seed)``
-(the same draw as ``benchmarks/search.py``), trains each from fresh weights with the
+Samples ``--archs`` distinct genotypes of the config's space with ``random.Random(--seed)``
+(the same draw as ``benchmarks/search.py``), or takes the ones listed in ``--genotypes FILE`` (a
+JSON list of gene dicts), trains each from fresh weights with the
 config's ``train`` settings for ``--rounds`` x ``--steps-per-round`` steps, validating on
 whole volumes after every round, and records the best and last validation Dice / HD95 and
 the whole curve. ``--image-size`` trains and validates on resized copies of the slices (a

@@ -38,15 +38,23 @@ def real_acdc() -> Path:
 
 
 @pytest.fixture(scope="session")
-def phantom_slices(phantom_dir, tmp_path_factory):
-    """Train and validation SliceSets of the phantom at 32 px (half / quarter of its patients)."""
+def phantom_prepared(phantom_dir, tmp_path_factory) -> Path:
+    """Folder with the phantom prepared at 32 px: train / val / test.npz (half / quarter / quarter
+    of its patients) and data.json. Shared by the session: read it, never write into it."""
     from mednas.data.prepare import prepare_dataset
-    from mednas.data.slices import load_slices
 
     out = tmp_path_factory.mktemp("slices")
     outputs = {k: out / f"{k}.npz" for k in ("train", "val", "test")} | {"summary": out / "data.json"}
     prepare_dataset(phantom_dir, {"kind": "phantom"}, {"source": "fractions", "seed": 0,
                     "fractions": {"train": 0.5, "val": 0.25, "test": 0.25}},
                     {"image_size": 32, "target_spacing": [6.0, 6.0]}, outputs)
-    return load_slices(out / "train.npz"), load_slices(out / "val.npz")
+    return out
+
+
+@pytest.fixture(scope="session")
+def phantom_slices(phantom_prepared):
+    """Train and validation SliceSets of the phantom at 32 px (half / quarter of its patients)."""
+    from mednas.data.slices import load_slices
+
+    return load_slices(phantom_prepared / "train.npz"), load_slices(phantom_prepared / "val.npz")
 

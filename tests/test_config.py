@@ -246,20 +246,14 @@ def test_stage_costs_benchmark_times_each_stage_and_multiplies_the_budgets(phant
     assert stage_costs.budget_hours(cfg, fake, n_train=40)["supernet"] == pytest.approx(10 * 3.0 / 3600)
 
 
-def test_ground_truth_benchmark_resizes_records_and_reuses_its_networks(phantom_dir, tmp_path):
+def test_ground_truth_benchmark_resizes_records_and_reuses_its_networks(phantom_prepared, tmp_path):
     """benchmarks/ground_truth.py --image-size trains on resized slices, records the size in its
     budget, and a rerun with the same budget trains nothing again."""
     import json
     import subprocess
     import sys
 
-    from mednas.data.prepare import prepare_dataset
-
-    data = tmp_path / "data"
-    outputs = {k: data / f"{k}.npz" for k in ("train", "val", "test")} | {"summary": data / "data.json"}
-    prepare_dataset(phantom_dir, {"kind": "phantom"}, {"source": "fractions", "seed": 0,
-                    "fractions": {"train": 0.5, "val": 0.25, "test": 0.25}},
-                    {"image_size": 32, "target_spacing": [6.0, 6.0]}, outputs)
+    data = phantom_prepared
     out = tmp_path / "gt.json"
     cmd = [sys.executable, str(REPO / "benchmarks" / "ground_truth.py"), "--config", str(REPO / "config" / "config.yaml"),
            "--archs", "2", "--rounds", "1", "--steps-per-round", "1", "--image-size", "48", "--device", "cpu",
@@ -272,20 +266,14 @@ def test_ground_truth_benchmark_resizes_records_and_reuses_its_networks(phantom_
     assert "2 cached, training 0" in again.stdout
 
 
-def test_ground_truth_benchmark_trains_the_listed_genotypes_and_names_a_bad_list(phantom_dir, tmp_path):
+def test_ground_truth_benchmark_trains_the_listed_genotypes_and_names_a_bad_list(phantom_prepared, tmp_path):
     """--genotypes FILE trains exactly the listed genotypes; a genotype outside the space is an
     error that names the file, and nothing is written."""
     import json
     import subprocess
     import sys
 
-    from mednas.data.prepare import prepare_dataset
-
-    data = tmp_path / "data"
-    outputs = {k: data / f"{k}.npz" for k in ("train", "val", "test")} | {"summary": data / "data.json"}
-    prepare_dataset(phantom_dir, {"kind": "phantom"}, {"source": "fractions", "seed": 0,
-                    "fractions": {"train": 0.5, "val": 0.25, "test": 0.25}},
-                    {"image_size": 32, "target_spacing": [6.0, 6.0]}, outputs)
+    data = phantom_prepared
     gene = {"filters": 8, "kernel": 3, "layers": 2, "dropout": 0.1, "attention": "se", "fusion": "add",
             "activation": "relu", "res_scale": 1.0}
     listed = tmp_path / "genotypes.json"

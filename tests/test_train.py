@@ -134,14 +134,8 @@ def test_schedules():
         make_scheduler(opt, "step", 10)
 
 
-def test_slice_set_volumes(phantom_dir, tmp_path):
-    from mednas.data.prepare import prepare_dataset
-
-    outputs = {k: tmp_path / f"{k}.npz" for k in ("train", "val", "test")} | {"summary": tmp_path / "d.json"}
-    prepare_dataset(phantom_dir, {"kind": "phantom"}, {"source": "fractions", "seed": 0,
-                    "fractions": {"train": 0.5, "val": 0.25, "test": 0.25}},
-                    {"image_size": 32, "target_spacing": [6.0, 6.0]}, outputs)
-    data = load_slices(tmp_path / "val.npz")
+def test_slice_set_volumes(phantom_prepared):
+    data = load_slices(phantom_prepared / "val.npz")
     vols = data.volumes()
     assert len(vols) == 2 and sum(r.stop - r.start for _, r, _ in vols) == len(data)
     assert all(sp[1] == pytest.approx(6.0, rel=0.05) for _, _, sp in vols)
