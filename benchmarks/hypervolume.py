@@ -22,6 +22,7 @@ feasible non-dominated candidates, fixed reference point), so the figures are th
 
 from __future__ import annotations
 
+from functools import partial
 import argparse
 import json
 import statistics
@@ -38,7 +39,7 @@ from mednas.cost.candidate import CandidateCost
 from mednas.cost.latency import LatencyTable, device_name
 from mednas.data.slices import load_slices
 from mednas.device import resolve_device
-from mednas.models.cardiac_net import ArchSettings
+from mednas.models.cardiac_net import ArchSettings, build_subnet
 from mednas.search.archive import ArchiveLog
 from mednas.search.objectives import Objectives
 from mednas.search.pool import CandidatePool, archive_columns
@@ -132,7 +133,8 @@ def main() -> None:
     image_size = int(train.image.shape[-1])
     table, dev_name = LatencyTable.read_csv(paths["lut"]), device_name(device)
     objectives = Objectives.from_config(search, objective_scales(space, arch, image_size, table, dev_name, val))
-    evaluator = CachedEvaluator(make_evaluator("inherit", search, cfg["train"], cfg["supernet"], arch, train, val,
+    evaluator = CachedEvaluator(make_evaluator("inherit", search, cfg["train"], cfg["supernet"],
+                                               partial(build_subnet, arch=arch), train, val,
                                                str(paths["supernet"]), device, int(cfg["seed"])))
     cost = CandidateCost(arch, image_size, table, dev_name)
 

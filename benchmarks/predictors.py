@@ -21,6 +21,7 @@ Writes ``results/<exp>/benchmarks/table5_predictors.csv`` (measured rows, then t
 
 from __future__ import annotations
 
+from functools import partial
 import argparse
 import json
 import time
@@ -33,7 +34,7 @@ from _configs import load_overlays
 from mednas.allocator import keep_freed_memory
 from mednas.data.slices import load_slices
 from mednas.device import resolve_device
-from mednas.models.cardiac_net import ArchSettings
+from mednas.models.cardiac_net import ArchSettings, build_subnet
 from mednas.provenance import sha256_file
 from mednas.report.predictors import compare_predictors, paper_rows, plot_fig9, summarise, write_table
 from mednas.search.encoding import OneHotEncoding
@@ -86,7 +87,8 @@ def main() -> None:
     if todo:
         train, val = load_slices(results / "data" / "train.npz"), load_slices(results / "data" / "val.npz")
         arch = ArchSettings.from_config(cfg["arch"], train.labels.in_channels, train.labels.num_classes)
-        evaluator = make_evaluator("inherit", cfg["search"], cfg["train"], cfg["supernet"], arch, train, val,
+        evaluator = make_evaluator("inherit", cfg["search"], cfg["train"], cfg["supernet"],
+                                   partial(build_subnet, arch=arch), train, val,
                                    str(supernet), device, int(cfg["seed"]))
         t0 = time.perf_counter()
         for i, g in enumerate(todo, 1):

@@ -23,6 +23,7 @@ Results also go to ``--out`` as JSON (per-genotype rows included; default
 
 from __future__ import annotations
 
+from functools import partial
 import argparse
 import json
 import statistics
@@ -37,7 +38,7 @@ from _configs import load_overlays
 from mednas.data.slices import load_slices
 from mednas.device import resolve_device
 from mednas.evaluate.zerocost import INDICATORS
-from mednas.models.cardiac_net import ArchSettings
+from mednas.models.cardiac_net import ArchSettings, build_subnet
 from mednas.search.stages import make_evaluator
 from mednas.space.cardiac import CardiacSpace
 
@@ -75,7 +76,8 @@ def main() -> None:
     search = dict(cfg["search"])
     if args.proxy_epochs is not None:
         search["proxy"] = {**(search.get("proxy") or {}), "epochs": args.proxy_epochs}
-    evaluators = {kind: make_evaluator(kind, search, cfg["train"], cfg["supernet"], arch, train, val, str(supernet),
+    evaluators = {kind: make_evaluator(kind, search, cfg["train"], cfg["supernet"],
+                                       partial(build_subnet, arch=arch), train, val, str(supernet),
                                        device, int(cfg["seed"]))
                   for kind in args.evaluators}
     gt_path = Path(args.ground_truth) if args.ground_truth else results / "benchmarks" / "ground_truth.json"

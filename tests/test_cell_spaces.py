@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from mednas.errors import ConfigError
-from mednas.models.registry import NETWORKS, build_model, register_network
+from mednas.models.registry import NETWORK_TASKS, NETWORKS, build_model, register_network
 from mednas.search.stages import classifier_spec
 from mednas.space.base import make_space
 
@@ -96,7 +96,7 @@ def test_nsganet_genes_decode_to_the_phase_bits():
 
 
 def test_a_network_registered_elsewhere_builds_through_the_registry():
-    @register_network("net-test-only")
+    @register_network("net-test-only", "classification")
     def build(spec, in_channels, num_classes):
         return nn.Conv2d(in_channels, num_classes, int(spec["kernel"]))
 
@@ -104,8 +104,11 @@ def test_a_network_registered_elsewhere_builds_through_the_registry():
         net = build_model({"kind": "net-test-only", "kernel": 3, "in_channels": 2, "num_classes": 4})
         assert isinstance(net, nn.Conv2d) and net.kernel_size == (3, 3) and net.out_channels == 4
         with pytest.raises(ValueError, match="registered twice"):
-            register_network("net-test-only")(build)
+            register_network("net-test-only", "classification")(build)
+        with pytest.raises(ValueError, match="task must be one of"):
+            register_network("net-test-only-2", "detection")
     finally:
         NETWORKS.pop("net-test-only")
+        NETWORK_TASKS.pop("net-test-only")
     with pytest.raises(ConfigError, match="unknown kind 'net-test-only'"):
         build_model({"kind": "net-test-only", "in_channels": 2, "num_classes": 4})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 import copy
 
 import numpy as np
@@ -113,14 +114,14 @@ def test_evaluators_on_phantom_data(phantom_slices, tmp_path):
     """Each evaluator gives its metrics, deterministically, for cardiac genotypes."""
     from mednas.evaluate.proxy import ProxyEvaluator
     from mednas.evaluate.zerocost import ZeroCostEvaluator
-    from mednas.models.cardiac_net import ArchSettings
+    from mednas.models.cardiac_net import ArchSettings, build_subnet
     from mednas.space.cardiac import CardiacSpace
     from mednas.train.loop import TrainSettings
 
     train, val = phantom_slices
     space, arch = CardiacSpace(filters=(4, 6), kernels=(1, 3), layers=(2, 3)), ArchSettings(1, 4)
     g = space.largest()
-    zero = ZeroCostEvaluator(arch, train, 4, "cpu", 0)
+    zero = ZeroCostEvaluator(partial(build_subnet, arch=arch), train, 4, "cpu", 0)
     a, b = zero(g), zero(g)
     assert set(a) == set(zc.INDICATORS) and a == b
     assert all(np.isfinite(v) for v in a.values())
@@ -141,7 +142,7 @@ def test_evaluators_on_phantom_data(phantom_slices, tmp_path):
     inherit(other)
     assert inherit(g) == first and set(first) == set(inherit.metrics)
     settings = TrainSettings(epochs=1, batch_size=4, lr=0.01, steps_per_epoch=2, val_batch_size=16)
-    proxy = ProxyEvaluator(arch, train, val, settings, "cpu", 0)
+    proxy = ProxyEvaluator(partial(build_subnet, arch=arch), train, val, settings, "cpu", 0)
     p1, p2 = proxy(g), proxy(g)
     assert p1 == p2 and set(proxy.metrics) == set(p1) and 0 <= p1["dice_mean"] <= 1
 
@@ -168,16 +169,18 @@ def test_inherited_weights_are_scored_at_the_supernets_input_size(phantom_slices
 
 def test_proxy_trains_and_scores_at_the_configured_image_size(phantom_slices):
     """search.proxy.image_size: candidates train and are validated on reduced copies, HD95 in the data's unit."""
-    from mednas.models.cardiac_net import ArchSettings
+    from mednas.models.cardiac_net import ArchSettings, build_subnet
     from mednas.search.stages import make_evaluator
 
     train, val = phantom_slices
     arch = ArchSettings(1, 4)
     train_cfg = {"batch_size": 4, "lr": 0.01, "val_batch_size": 16}
     search_cfg = {"proxy": {"epochs": 1, "steps_per_epoch": 2, "image_size": 16}}
-    proxy = make_evaluator("proxy", search_cfg, train_cfg, {}, arch, train, val, None, "cpu", 0)
+    proxy = make_evaluator("proxy", search_cfg, train_cfg, {},
+                           partial(build_subnet, arch=arch), train, val, None, "cpu", 0)
     assert proxy.train.image.shape[-2:] == (16, 16) and proxy.val.image.shape[-2:] == (16, 16)
     np.testing.assert_allclose(proxy.val.spacing[:, 1:], val.spacing[:, 1:] * 2, rtol=1e-6)
-    full = make_evaluator("proxy", {"proxy": {"epochs": 1, "steps_per_epoch": 2}}, train_cfg, {}, arch, train, val,
+    full = make_evaluator("proxy", {"proxy": {"epochs": 1, "steps_per_epoch": 2}}, train_cfg, {},
+                          partial(build_subnet, arch=arch), train, val,
                           None, "cpu", 0)
     assert full.val.image.shape[-2:] == val.image.shape[-2:]

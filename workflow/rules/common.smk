@@ -20,6 +20,8 @@ from mednas.search.objectives import Objectives, parse_variant, variant_name
 from mednas.search.strategies import STRATEGIES
 from mednas.search.surrogate import check_strategies
 from mednas.search.rerank import RerankSettings, check_rerank
+from mednas.search.stages import check_segmentation_search
+from mednas.cost.latency import has_latency_table
 
 CONDA_ENV = "../../envs/mednas.yaml"
 # A Table X {space}: a name of classify.space_variants.
@@ -138,15 +140,21 @@ def gpu(wildcards, **_):
 
 
 def search_inputs(wildcards):
-    """Data, latency table, and the supernet when candidates inherit its weights."""
+    """Data, the latency table where the space has one, and the supernet when candidates inherit its weights."""
     inputs = {
         "train": f"results/{wildcards.exp}/data/train.npz",
         "val": f"results/{wildcards.exp}/data/val.npz",
-        "lut": f"results/{wildcards.exp}/latency/lut.csv",
     }
+    if has_lut(wildcards.exp):
+        inputs["lut"] = f"results/{wildcards.exp}/latency/lut.csv"
     if EXPERIMENTS[wildcards.exp]["search"]["evaluator"] == "inherit":
         inputs["supernet"] = f"results/{wildcards.exp}/supernet/supernet.pt"
     return inputs
+
+
+def has_lut(exp):
+    """Whether the experiment's space is priced by the latency look-up table (the cardiac space only)."""
+    return has_latency_table(make_space(EXPERIMENTS[exp]["space"]).name)
 
 
 def latency_threads(wildcards, **_):
@@ -298,6 +306,10 @@ for _exp, _cfg in EXPERIMENTS.items():
     DATASET_NAME[_exp], LABELS[_exp] = describe_dataset(_ds["kind"], _ds.get("path") or "")
     for _name, _settings in _cfg["retrain"]["baselines"].items():
         baseline_spec(_name, _settings)  # an unknown baseline or setting stops the run before any job
+    try:  # a space that builds no segmentation network, or lacks what the search asks of it
+        check_segmentation_search(_cfg["space"], _cfg["search"])
+    except ConfigError as err:
+        raise ValueError(f"experiment '{_exp}': {err}") from None
     check_image_size(_cfg["preprocess"]["image_size"], _cfg["space"], _cfg["retrain"]["baselines"],
                      _cfg["supernet"].get("image_size"))
     if _cfg["report"]["paper_table2"]:  # a paper's rows must report this data set's structures
@@ -328,7 +340,8 @@ def experiment_outputs(exp):
     out += [f"{base}/data/{n}" for n in ("train.npz", "val.npz", "test.npz", "data.json")]
     if EXPERIMENTS[exp]["search"]["evaluator"] == "inherit":  # the only evaluator that reads it
         out += [f"{base}/supernet/{n}" for n in ("supernet.pt", "curve.csv")]
-    out += [f"{base}/latency/{n}" for n in ("lut.csv", "lut_check.csv", "lut_check.json", "lut_check.png")]
+    if has_lut(exp):
+        out += [f"{base}/latency/{n}" for n in ("lut.csv", "lut_check.csv", "lut_check.json", "lut_check.png")]
     out += [f"{base}/search/{s}/seed{k}/{n}" for s in strategies(exp) for k in seeds(exp)
             for n in ("archive.csv", "pareto.csv", "hypervolume.csv", "chosen.json", "cost.json")]
     out += [f"{base}/models/{m}/seed{k}/{n}" for m in models(exp) for k in seeds(exp)

@@ -8,10 +8,9 @@ import torch
 
 from mednas.allocator import keep_freed_memory
 from mednas.device import describe_device, resolve_device
-from mednas.models.cardiac_net import ArchSettings
-from mednas.models.registry import baseline_spec, cardiac_spec
+from mednas.errors import MednasError
+from mednas.models.registry import baseline_spec
 from mednas.provenance import snakemake_step
-from mednas.space.cardiac import Genotype
 from mednas.steplog import setup_step_logging
 from mednas.train.stages import run_retrain
 
@@ -25,8 +24,10 @@ with snakemake_step(snakemake, config_keys=["retrain", "train", "arch", "seed", 
                     device=describe_device(device)):
     if model.startswith("nas-"):
         chosen = json.loads(Path(snakemake.input.chosen).read_text())
-        # channels and classes are the data's: run_retrain sets them from the slices it trains on
-        spec = cardiac_spec(Genotype(**chosen["genotype"]), ArchSettings.from_config(p.arch, 1, 2))
+        if "spec" not in chosen:
+            raise MednasError(f"{snakemake.input.chosen} has no 'spec' (the network to retrain): it predates "
+                              "searches of any space; delete it and run the search again")
+        spec = chosen["spec"]  # the search's space built it; run_retrain fits it to the data it trains on
     else:
         spec = baseline_spec(model, p.baseline)
     run_retrain(model, spec, snakemake.input.train, snakemake.input.val, p.train, p.budget, int(p.seed), device,

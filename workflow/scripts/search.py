@@ -20,7 +20,7 @@ with snakemake_step(snakemake, config_keys=["search", "space", "arch", "train", 
     run_search(
         strategy=snakemake.wildcards.strategy, search_cfg=p.search, space_cfg=p.space, arch_cfg=p.arch,
         train_cfg=p.train, supernet_cfg=p.supernet, seed=int(p.seed), device=device,
-        train_path=snakemake.input.train, val_path=snakemake.input.val, lut_path=snakemake.input.lut,
+        train_path=snakemake.input.train, val_path=snakemake.input.val, lut_path=snakemake.input.get("lut"),
         supernet_path=snakemake.input.get("supernet"), work_dir=p.work,
         outputs={k: out[k] for k in ("archive", "pareto", "hypervolume", "chosen", "cost")},
     )

@@ -84,6 +84,12 @@ class LatencySettings:
         return cls(**cfg)
 
 
+def has_latency_table(space_name: str) -> bool:
+    """Whether the look-up table can price a space's genotypes: it times the cardiac network's
+    blocks (:func:`block_keys`), so only the cardiac space has one."""
+    return space_name == "cardiac"
+
+
 def device_name(device: str) -> str:
     """A name for the hardware a table was measured on (the table is only valid there)."""
     if device.startswith("cuda"):

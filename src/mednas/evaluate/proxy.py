@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import tempfile
-from typing import Any
 import zlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
+from torch import nn
 
 from mednas.data.slices import SliceSet
-from mednas.models.cardiac_net import ArchSettings, build_subnet
-from mednas.space.cardiac import Genotype
 from mednas.train.loop import TrainSettings, fit
 from mednas.train.seeding import seed_everything
 from mednas.train.validation import evaluate_volumes, metric_names
@@ -23,20 +23,21 @@ def genotype_seed(seed: int, genotype: Any) -> int:
 
 
 class ProxyEvaluator:
-    """Validation Dice / HD95 after ``settings.epochs`` short epochs of standalone training."""
+    """Validation Dice / HD95 after ``settings.epochs`` short epochs of standalone training of the
+    network ``build(genotype)`` (any segmentation space's: the engine passes its registered builder)."""
 
     name = "proxy"
 
-    def __init__(self, arch: ArchSettings, train: SliceSet, val: SliceSet, settings: TrainSettings, device: str,
-                 seed: int):
-        self.arch, self.train, self.val, self.settings = arch, train, val, settings
+    def __init__(self, build: Callable[[Any], nn.Module], train: SliceSet, val: SliceSet, settings: TrainSettings,
+                 device: str, seed: int):
+        self.build, self.train, self.val, self.settings = build, train, val, settings
         self.device, self.seed = device, seed
         self.metrics = metric_names(val.structures)
 
-    def __call__(self, genotype: Genotype) -> dict[str, float]:
+    def __call__(self, genotype: Any) -> dict[str, float]:
         seed = genotype_seed(self.seed, genotype)
         seed_everything(seed)
-        model = build_subnet(genotype, self.arch).to(self.device)
+        model = self.build(genotype).to(self.device)
         with tempfile.TemporaryDirectory(prefix="mednas-proxy-") as tmp:
             # The checkpoint is fit()'s resume mechanism; a proxy run is too short to be worth resuming.
             fit(model, self.train, self.settings, self.device, seed, archs_per_step=lambda rng: [None],

@@ -35,7 +35,6 @@ from torch.overrides import TorchFunctionMode
 
 from mednas.data.slices import SliceSet
 from mednas.errors import ConfigError
-from mednas.models.cardiac_net import ArchSettings, build_subnet
 from mednas.models.dynamic import DynConv2d, DynConvTranspose2d
 from mednas.train.tasks import LossFn, segmentation_task_loss
 from mednas.train.seeding import seed_everything
@@ -200,9 +199,9 @@ class IndicatorEvaluator:
 
 
 class ZeroCostEvaluator(IndicatorEvaluator):
-    """The indicators of a cardiac genotype's segmentation network on a fixed batch of training slices."""
+    """The indicators of a genotype's segmentation network ``build(genotype)`` on a fixed batch of
+    training slices."""
 
-    def __init__(self, arch: ArchSettings, train: SliceSet, batch_size: int, device: str, seed: int):
-        self.arch = arch
+    def __init__(self, build: Callable[[Any], nn.Module], train: SliceSet, batch_size: int, device: str, seed: int):
         x, y = fixed_batch(train, batch_size, seed, device)
-        super().__init__(lambda g: build_subnet(g, arch), segmentation_task_loss, x, y, device, seed)
+        super().__init__(build, segmentation_task_loss, x, y, device, seed)

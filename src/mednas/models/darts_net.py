@@ -80,7 +80,7 @@ class DartsNet(nn.Module):
         return self.head(F.adaptive_avg_pool2d(s1, 1).flatten(1))
 
 
-@register_network("darts")
+@register_network("darts", "classification")
 def build(spec: Mapping[str, Any], in_channels: int, num_classes: int) -> nn.Module:
     space = DartsSpace(**spec["space"])
     return DartsNet(space.from_dict(spec["genotype"]), in_channels, num_classes, space.channels, space.blocks)

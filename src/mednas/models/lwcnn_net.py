@@ -70,7 +70,7 @@ class LightweightCNN(nn.Module):
         return self.head(torch.flatten(self.features(x), 1))
 
 
-@register_network("lwcnn")
+@register_network("lwcnn", "classification")
 def build(spec: Mapping[str, Any], in_channels: int, num_classes: int) -> nn.Module:
     if "image_size" not in spec:
         raise ConfigError(f"model spec {dict(spec)} lacks image_size: an lwcnn network's head depends on it")

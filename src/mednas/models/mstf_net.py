@@ -101,7 +101,7 @@ class MSTFNet(nn.Module):
         return self.head(F.adaptive_avg_pool2d(F.relu(x), 1).flatten(1))
 
 
-@register_network("mstf")
+@register_network("mstf", "classification")
 def build(spec: Mapping[str, Any], in_channels: int, num_classes: int) -> nn.Module:
     space = MSTFSpace(**spec["space"])
     return MSTFNet(space.from_dict(spec["genotype"]), in_channels, num_classes, space.channels)

@@ -88,7 +88,7 @@ class NSGANetMacro(nn.Module):
         return self.head(F.adaptive_avg_pool2d(self.blocks(self.stem(x)), 1).flatten(1))
 
 
-@register_network("nsganet")
+@register_network("nsganet", "classification")
 def build(spec: Mapping[str, Any], in_channels: int, num_classes: int) -> nn.Module:
     space = NSGANetSpace(**spec["space"])
     return NSGANetMacro(space.from_dict(spec["genotype"]), in_channels, num_classes, space.channels)

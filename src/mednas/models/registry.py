@@ -20,7 +20,7 @@ from torch import nn
 from mednas.errors import ConfigError
 from mednas.models.cardiac_net import ArchSettings, build_subnet
 from mednas.models.unet import UNet
-from mednas.space.cardiac import CardiacSpace, Genotype
+from mednas.space.cardiac import Genotype
 
 # Baselines the pipeline can train: name -> (display name, allowed settings with defaults).
 BASELINES: dict[str, tuple[str, dict[str, int]]] = {
@@ -39,19 +39,31 @@ BASELINES: dict[str, tuple[str, dict[str, int]]] = {
 SWITCHES = {"max_pool"}
 
 # Networks of searched spaces: spec kind (the space's registered name) -> builder(spec, in_channels,
-# num_classes). A space's network module registers its builder; build_model dispatches on the kind, so a
-# new space adds its module to _load_builtin_networks and nothing else here.
+# num_classes), with the task its networks solve and the input side they need to be divisible by. A
+# space's network module registers its builder; build_model dispatches on the kind, so a new space adds
+# its module to _load_builtin_networks and nothing else here.
+TASKS = ("classification", "segmentation")
 NETWORKS: dict[str, Callable[[Mapping[str, Any], int, int], nn.Module]] = {}
+NETWORK_TASKS: dict[str, str] = {"cardiac": "segmentation"}
+INPUT_MULTIPLES: dict[str, Callable[[Mapping[str, Any]], int]] = {}
 B = TypeVar("B")
 
 
-def register_network(kind: str) -> Callable[[B], B]:
-    """Function decorator: build specs of ``kind`` with ``builder(spec, in_channels, num_classes)``."""
+def register_network(kind: str, task: str,
+                     input_multiple: Callable[[Mapping[str, Any]], int] | None = None) -> Callable[[B], B]:
+    """Function decorator: build specs of ``kind`` with ``builder(spec, in_channels, num_classes)``;
+    ``task`` is what its networks output (``classification``: scores per image, ``segmentation``: per
+    pixel); ``input_multiple(spec)``, the side its input must be divisible by (1 if not given)."""
+    if task not in TASKS:
+        raise ValueError(f"network kind '{kind}': task must be one of {TASKS}, got {task!r}")
 
     def add(builder: B) -> B:
         if kind in NETWORKS:
             raise ValueError(f"network kind '{kind}' is registered twice")
         NETWORKS[kind] = builder  # type: ignore[assignment]
+        NETWORK_TASKS[kind] = task
+        if input_multiple is not None:
+            INPUT_MULTIPLES[kind] = input_multiple
         return builder
 
     return add
@@ -59,13 +71,35 @@ def register_network(kind: str) -> Callable[[B], B]:
 
 def _load_builtin_networks() -> None:
     # importing a network module registers its builder; imported on first use, as the spaces are
-    from mednas.models import darts_net, lwcnn_net, mstf_net, nsganet_net  # noqa: F401
+    from mednas.models import darts_net, lwcnn_net, mstf_net, nsganet_net, unet_widths_net  # noqa: F401
 
 
-def network_kinds() -> list[str]:
-    """The spaces whose genotypes build a classifier (every registered network builder)."""
+def network_kinds(task: str = "classification") -> list[str]:
+    """The spaces whose genotypes build a network for ``task`` (the cardiac space's is built in)."""
     _load_builtin_networks()
-    return sorted(NETWORKS)
+    return sorted(k for k, t in NETWORK_TASKS.items() if t == task)
+
+
+def check_network_task(space_name: str, task: str, key: str = "space.name") -> None:
+    """A search for ``task`` needs a space whose genotypes build that task's networks: else an error
+    naming the config key, the space and the spaces that would do."""
+    _load_builtin_networks()
+    if NETWORK_TASKS.get(space_name) != task:
+        what = (f"builds {NETWORK_TASKS[space_name]} networks" if space_name in NETWORK_TASKS
+                else "has no registered network (mednas.models.registry.register_network)")
+        raise ConfigError(f"{key}: space '{space_name}' {what}, not {task} ones; spaces with a {task} network: "
+                          f"{network_kinds(task)}")
+
+
+def searched_spec(space: Any, genotype: Any, in_channels: int, num_classes: int, image_size: int,
+                  arch_cfg: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The model spec of a searched genotype of ``space`` (the space's name is the network kind;
+    ``arch_cfg``, the cardiac network's fixed settings, applies to the cardiac space only)."""
+    if space.name == "cardiac":
+        return cardiac_spec(genotype, ArchSettings.from_config(arch_cfg or {}, in_channels, num_classes))
+    settings = space.settings() if hasattr(space, "settings") else {}
+    spec = {"kind": space.name, "genotype": genotype.to_dict(), "space": settings, "image_size": image_size}
+    return fit_to_data(spec, in_channels, num_classes)
 
 
 def baseline_spec(name: str, settings: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -141,6 +175,9 @@ def input_multiple(spec: Mapping[str, Any]) -> int:
     """The input side a network needs to be divisible by."""
     if spec["kind"] == "cardiac":
         return 2 ** int(spec["genotype"]["layers"])
+    _load_builtin_networks()
+    if spec["kind"] in NETWORKS:
+        return int(INPUT_MULTIPLES[spec["kind"]](spec)) if spec["kind"] in INPUT_MULTIPLES else 1
     if spec["kind"] == "weaved":  # the deepest map is X^{D-1}: 1/2^(D-1) of the input side
         return 2 ** (int(spec["genotype"]["depth"]) - 1)
     return 2 ** int(spec["depth"])
@@ -151,16 +188,22 @@ def check_image_size(size: int, space_cfg: Mapping[str, Any], baselines: Mapping
     """Fail when the config read, not in the first training job, if some network of the run
     cannot take ``preprocess.image_size`` inputs (each encoder stage halves the side), or the
     supernet cannot take ``supernet.image_size`` ones."""
-    # channel and class counts do not change what input sizes a network takes
-    deepest = cardiac_spec(CardiacSpace.from_config(space_cfg).largest(), ArchSettings(in_channels=1, num_classes=2))
-    checks = [("preprocess.image_size", size, "space.layers", input_multiple(deepest))]
+    from mednas.space.base import make_space
+
+    # channel and class counts do not change what input sizes a network takes; a space's largest
+    # genotype is its deepest (cardiac: most stages; unet_widths: most down-steps)
+    space = make_space(space_cfg)
+    check_network_task(space.name, "segmentation")
+    deepest = input_multiple(searched_spec(space, space.largest(), 1, 2, size))
+    depth_key = "space.layers" if space.name == "cardiac" else f"space (its largest genotype, {space.largest().key()})"
+    checks = [("preprocess.image_size", size, depth_key, deepest)]
     for name, settings in (baselines or {}).items():
         checks.append(("preprocess.image_size", size, f"retrain.baselines.{name}",
                        input_multiple(baseline_spec(name, settings))))
     if supernet_size is not None:
         if not 0 < supernet_size <= size:
             raise ConfigError(f"supernet.image_size {supernet_size} must lie in 1..preprocess.image_size ({size})")
-        checks.append(("supernet.image_size", supernet_size, "space.layers", input_multiple(deepest)))
+        checks.append(("supernet.image_size", supernet_size, depth_key, deepest))
     for key, value, needed_by, multiple in checks:
         if value % multiple:
             raise ConfigError(f"{key} {value} must be divisible by {multiple} for {needed_by} "

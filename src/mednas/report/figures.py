@@ -11,9 +11,10 @@ import pandas as pd
 
 from mednas.search.pareto import non_dominated
 
-NUMERIC_GENES = ("filters", "kernel", "layers", "dropout", "res_scale")
-CATEGORICAL_GENES = ("attention", "fusion", "activation")
 ARCHIVE_METRICS = ("dice_mean", "hd95_mean", "params", "flops", "latency_ms")
+# The first column after the genes in archive.csv (mednas.search.pool.archive_columns): an evaluator's
+# metric (per-structure Dice / HD95, or a zero-cost indicator) or, where it has none, a cost.
+METRIC_PREFIXES = ("dice_", "hd95_")
 # Overlay colours of labels 1, 2, 3, ... (RGB, named for the legend); more labels cycle.
 PALETTE = (("red", (0.90, 0.20, 0.20)), ("green", (0.20, 0.80, 0.20)), ("blue", (0.25, 0.45, 1.00)),
            ("yellow", (0.95, 0.85, 0.10)), ("magenta", (0.85, 0.25, 0.85)), ("cyan", (0.10, 0.85, 0.85)),
@@ -78,11 +79,28 @@ def plot_pareto(path: str | Path, archives: Mapping[str, pd.DataFrame], models: 
     plt.close(fig)
 
 
+def gene_columns(archive: pd.DataFrame) -> list[str]:
+    """The space's genes in an archive: the columns between ``key`` and the evaluator's first metric
+    (any space's archive is laid out so, see ``archive_columns``)."""
+    from mednas.evaluate.zerocost import INDICATORS
+    from mednas.search.pool import COST_METRICS
+
+    cols = list(archive.columns)
+    genes = []
+    for c in cols[cols.index("key") + 1:]:
+        if c.startswith(METRIC_PREFIXES) or c in INDICATORS or c in COST_METRICS:
+            break
+        genes.append(c)
+    return genes
+
+
 def design_factor_table(archive: pd.DataFrame) -> pd.DataFrame:
     """Genes (numeric as they are, categorical one-hot) and metrics of every distinct candidate."""
     df = archive.drop_duplicates("key")
-    cols = {g: df[g].astype(float) for g in NUMERIC_GENES}
-    for gene in CATEGORICAL_GENES:
+    genes = gene_columns(df)
+    numeric = [g for g in genes if pd.api.types.is_numeric_dtype(df[g])]
+    cols = {g: df[g].astype(float) for g in numeric}
+    for gene in (g for g in genes if g not in numeric):
         for value in sorted(df[gene].astype(str).unique()):
             cols[f"{gene}={value}"] = (df[gene].astype(str) == value).astype(float)
     for metric in ARCHIVE_METRICS:

@@ -7,7 +7,7 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,12 +16,13 @@ from typing import Any
 from mednas.atomic import atomic_outputs
 from mednas.cost.candidate import CandidateCost, requested
 from mednas.cost.complexity import genotype_cost
-from mednas.cost.latency import LatencyTable, device_name
+from mednas.cost.latency import LatencyTable, device_name, has_latency_table
 from mednas.csvio import write_rows
 from mednas.data.slices import SliceSet, load_slices
 from mednas.errors import ConfigError
 from mednas.metrics.segmentation import volume_diagonal
 from mednas.models.cardiac_net import ArchSettings
+from mednas.models.registry import build_model, check_network_task, searched_spec
 from mednas.provenance import sha256_file
 from mednas.search.archive import ArchiveLog
 from mednas.search.choose import check_rule, choose, ranking_warning
@@ -29,6 +30,7 @@ from mednas.search.objectives import Objectives
 from mednas.search.pool import CandidatePool, archive_columns
 from mednas.search.rerank import PHASE as RERANK_PHASE, RerankSettings, check_rerank, rerank, search_records
 from mednas.search.strategies import STRATEGIES, StrategySettings, run_strategy
+from mednas.space.base import make_space
 from mednas.space.cardiac import CardiacSpace
 from mednas.train.loop import TrainSettings
 from mednas.train.stages import fingerprint
@@ -36,6 +38,9 @@ from mednas.train.stages import fingerprint
 log = logging.getLogger("mednas")
 
 EVALUATORS = ("inherit", "proxy", "zerocost")
+# random genotypes whose costs bound a segmentation space's cost objectives (each is one build and one
+# counted forward pass at the data's size, about 0.1-0.5 s on a CPU at 160 px)
+SEGMENTATION_SCALE_SAMPLES = 50
 
 
 def objective_scales(space: CardiacSpace, arch: ArchSettings, image_size: int, table: LatencyTable, device: str,
@@ -46,16 +51,15 @@ def objective_scales(space: CardiacSpace, arch: ArchSettings, image_size: int, t
     costs = [genotype_cost(g, arch, image_size) for g in shapes]
     latency = max(table.predict(replace(g, activation=act), arch, device, image_size)
                   for g in shapes for act in space.activations)
-    diag = max(volume_diagonal((rows.stop - rows.start, *val.label.shape[1:]), spacing)
-               for _, rows, spacing in val.volumes())
     return {"params": max(c["params"] for c in costs), "flops": max(c["flops"] for c in costs),
-            "latency_ms": latency, "hd95_mean": diag}
+            "latency_ms": latency, "hd95_mean": hd95_scale(val)}
 
 
 def proxy_evaluator(train_cfg: Mapping, epochs: int, steps_per_epoch: int | None, image_size: int | None,
-                    arch: ArchSettings, train: SliceSet, val: SliceSet, device: str, seed: int, what: str):
-    """Stand-alone training of each candidate for ``epochs`` x ``steps_per_epoch`` steps with the
-    ``train`` settings, scored on validation; on ``image_size`` copies of the slices if given."""
+                    build: Callable[[Any], Any], train: SliceSet, val: SliceSet, device: str, seed: int, what: str):
+    """Stand-alone training of each candidate's network ``build(genotype)`` for ``epochs`` x
+    ``steps_per_epoch`` steps with the ``train`` settings, scored on validation; on ``image_size``
+    copies of the slices if given."""
     from mednas.evaluate.proxy import ProxyEvaluator
 
     settings = TrainSettings.from_config(train_cfg, epochs=int(epochs), steps_per_epoch=steps_per_epoch)
@@ -63,12 +67,14 @@ def proxy_evaluator(train_cfg: Mapping, epochs: int, steps_per_epoch: int | None
         log.info("%s: candidates trained and scored on %d px copies of the %d px slices", what, int(image_size),
                  train.image.shape[-1])
         train, val = train.resized(int(image_size)), val.resized(int(image_size))
-    return ProxyEvaluator(arch, train, val, settings, device, seed)
+    return ProxyEvaluator(build, train, val, settings, device, seed)
 
 
-def make_evaluator(kind: str, search_cfg: Mapping, train_cfg: Mapping, supernet_cfg: Mapping, arch: ArchSettings,
-                   train: SliceSet, val: SliceSet, supernet: str | None, device: str, seed: int):
-    """The candidate evaluator named by ``search.evaluator``."""
+def make_evaluator(kind: str, search_cfg: Mapping, train_cfg: Mapping, supernet_cfg: Mapping,
+                   build: Callable[[Any], Any], train: SliceSet, val: SliceSet, supernet: str | None, device: str,
+                   seed: int):
+    """The candidate evaluator named by ``search.evaluator``; ``build(genotype)`` is a candidate's network
+    (the inherit evaluator takes it from the supernet instead)."""
     if kind == "inherit":
         from mednas.evaluate.inherit import InheritEvaluator
 
@@ -79,14 +85,49 @@ def make_evaluator(kind: str, search_cfg: Mapping, train_cfg: Mapping, supernet_
     if kind == "proxy":
         proxy = search_cfg.get("proxy") or {}
         return proxy_evaluator(train_cfg, int(proxy.get("epochs", 2)), proxy.get("steps_per_epoch"),
-                               proxy.get("image_size"), arch, train, val, device, seed, "proxy")
+                               proxy.get("image_size"), build, train, val, device, seed, "proxy")
     if kind == "zerocost":
         from mednas.evaluate.zerocost import ZeroCostEvaluator, check_indicators
 
         zc = search_cfg.get("zerocost") or {}
         check_indicators(zc.get("indicators", ("jacob_cov", "synflow")))
-        return ZeroCostEvaluator(arch, train, int(zc.get("batch_size", 8)), device, seed)
+        return ZeroCostEvaluator(build, train, int(zc.get("batch_size", 8)), device, seed)
     raise ConfigError(f"search.evaluator: unknown '{kind}'; choose from {list(EVALUATORS)}")
+
+
+def check_segmentation_search(space_cfg: Mapping, search_cfg: Mapping) -> None:
+    """Before any job: the space builds segmentation networks, and what the search asks of it (a
+    supernet for the inherit evaluator, latency for an objective or budget) it has. Errors name the
+    config key and the space."""
+    space = make_space(space_cfg)
+    check_network_task(space.name, "segmentation")
+    if space.name != "cardiac" and search_cfg.get("evaluator", "inherit") == "inherit":
+        raise ConfigError(f"search.evaluator: inherit needs a weight-sharing supernet, which only the cardiac space "
+                          f"has; space '{space.name}' takes proxy or zerocost")
+    if not has_latency_table(space.name):
+        asked = (["search.objectives"] if "latency" in (search_cfg.get("objectives") or ()) else []) + \
+                (["search.budgets.latency_ms"] if (search_cfg.get("budgets") or {}).get("latency_ms") is not None
+                 else [])
+        if asked:
+            raise ConfigError(f"{' and '.join(asked)}: latency needs the latency look-up table, which only the cardiac "
+                              f"space has; space '{space.name}' is searched on dice, hd95, params and flops")
+
+
+def generic_scales(space, cost: NetworkCost, image_size: int, val: SliceSet, seed: int,
+                   n: int = SEGMENTATION_SCALE_SAMPLES) -> dict[str, float]:
+    """Normalisers of a segmentation space without a look-up table: the costliest of its largest
+    genotype and ``n`` seeded random ones, and HD95's worst case on the validation volumes."""
+    import random
+
+    rng = random.Random(seed)
+    costs = [cost(g) for g in [space.largest(), *(space.sample(rng) for _ in range(n))]]
+    return {**{k: float(max(c[k] for c in costs)) for k in NetworkCost.columns}, "hd95_mean": hd95_scale(val)}
+
+
+def hd95_scale(val: SliceSet) -> float:
+    """HD95's worst case: the largest validation volume's diagonal."""
+    return max(volume_diagonal((rows.stop - rows.start, *val.label.shape[1:]), spacing)
+               for _, rows, spacing in val.volumes())
 
 
 def run_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, arch_cfg: Mapping, train_cfg: Mapping,
@@ -105,19 +146,38 @@ def run_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, arch_cfg:
     settings = StrategySettings.from_config({**search_cfg, "seed": int(search_cfg.get("seed", seed))})
     reranking = RerankSettings.from_config(search_cfg.get("rerank"))
     check_rerank(reranking, kind, rule)
+    check_segmentation_search(space_cfg, search_cfg)
     train, val = load_slices(train_path), load_slices(val_path)
-    space = CardiacSpace.from_config(space_cfg)
-    arch = ArchSettings.from_config(arch_cfg, train.labels.in_channels, train.labels.num_classes)
+    space = make_space(space_cfg)
+    in_ch, n_cls = train.labels.in_channels, train.labels.num_classes
     image_size = int(train.image.shape[-1])
-    table, dev_name = LatencyTable.read_csv(lut_path), device_name(device)
-    objectives = Objectives.from_config(search_cfg, objective_scales(space, arch, image_size, table, dev_name, val))
-    evaluator = make_evaluator(kind, search_cfg, train_cfg, supernet_cfg, arch, train, val,
+    dev_name = device_name(device)
+
+    def spec_of(g) -> dict[str, Any]:
+        return searched_spec(space, g, in_ch, n_cls, image_size, arch_cfg)
+
+    def build(g):
+        return build_model(spec_of(g))
+
+    if has_latency_table(space.name):
+        if lut_path is None:
+            raise ConfigError(f"search: space '{space.name}' is costed by the latency look-up table; no lut.csv given")
+        arch = ArchSettings.from_config(arch_cfg, in_ch, n_cls)
+        table = LatencyTable.read_csv(lut_path)
+        cost = CandidateCost(arch, image_size, table, dev_name)
+        scales = objective_scales(space, arch, image_size, table, dev_name, val)
+    else:
+        cost = NetworkCost(spec_of, in_ch, image_size)
+        scales = generic_scales(space, cost, image_size, val, seed)
+    objectives = Objectives.from_config(search_cfg, scales)
+    evaluator = make_evaluator(kind, search_cfg, train_cfg, supernet_cfg, build, train, val,
                                supernet_path if kind == "inherit" else None, device, seed)
-    inputs = [train_path, val_path, lut_path] + ([supernet_path] if kind == "inherit" else [])
+    inputs = [train_path, val_path] + ([lut_path] if lut_path else []) + ([supernet_path] if kind == "inherit" else [])
     fp = fingerprint(strategy, dict(search_cfg), dict(space_cfg), dict(arch_cfg), dict(train_cfg),
                      dict(supernet_cfg), seed, dev_name, [sha256_file(p) for p in inputs])
-    archive = ArchiveLog(Path(work_dir) / "archive.csv", archive_columns(space.gene_names, evaluator.metrics), fp)
-    pool = CandidatePool(space, evaluator, CandidateCost(arch, image_size, table, dev_name), objectives, archive,
+    archive = ArchiveLog(Path(work_dir) / "archive.csv",
+                         archive_columns(space.gene_names, evaluator.metrics, cost.columns), fp)
+    pool = CandidatePool(space, evaluator, cost, objectives, archive,
                          settings.budget, skip_over_budget=bool(search_cfg.get("skip_over_budget", False)))
     log.info("search %s: evaluator %s, objectives %s, budgets %s, %d candidates (%d x %d) on %s", strategy, kind,
              list(objectives.names), dict(objectives.budgets), settings.budget, settings.population,
@@ -127,7 +187,7 @@ def run_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, arch_cfg:
     if reranking.enabled:
         t_rerank = time.perf_counter()
         rerank(pool, proxy_evaluator(train_cfg, reranking.epochs, reranking.steps_per_epoch, reranking.image_size,
-                                     arch, train, val, device, seed, "rerank"), reranking.top, settings.generations)
+                                     build, train, val, device, seed, "rerank"), reranking.top, settings.generations)
         rerank_seconds = time.perf_counter() - t_rerank
     chosen = choose(pool, rule)
     records = search_records(pool.records())
@@ -157,6 +217,8 @@ def run_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, arch_cfg:
     elif kind == "inherit":
         log.info("search %s: %s predates the ranking check (no final_val_dice in its metadata)", strategy,
                  supernet_path)
+    # the network to retrain, data channels and classes included: the retrain rule needs no space
+    chosen["spec"] = spec_of(space.from_dict(chosen["genotype"]))
     chosen |= {"strategy": strategy, "evaluator": kind, "objectives_used": list(objectives.names),
                "budgets": dict(objectives.budgets), "strategy_info": info, "scales": objectives.scales}
     write_search_outputs(outputs, pool, archive, pareto, chosen, cost, work_dir)
@@ -211,8 +273,9 @@ def search_cost(pool: CandidatePool, kind: str, strategy: str, device: str, dev_
 
 
 
-class ClassifierCost:
-    """Params and FLOPs of a classifier spec's network at the data's input size (one image)."""
+class NetworkCost:
+    """Params and FLOPs of a spec's network at the data's input size (one image): the cost of any
+    space's genotype where no look-up table prices it (classifiers, segmentation spaces but cardiac)."""
 
     columns = ("params", "flops")
 
@@ -233,18 +296,14 @@ class ClassifierCost:
 
 def classifier_spec(space, genotype, in_channels: int, num_classes: int, image_size: int) -> dict[str, Any]:
     """The model spec of a classification space's genotype (the space's name is the network kind)."""
-    from mednas.models.registry import fit_to_data
-
-    settings = space.settings() if hasattr(space, "settings") else {}
-    spec = {"kind": space.name, "genotype": genotype.to_dict(), "space": settings, "image_size": image_size}
-    return fit_to_data(spec, in_channels, num_classes)
+    return searched_spec(space, genotype, in_channels, num_classes, image_size)
 
 
 CLASSIFICATION_EVALUATORS = ("zerocost", "kfold")
 COST_SCALE_SAMPLES = 500
 
 
-def cost_scales(space, cost: ClassifierCost, seed: int, n: int = COST_SCALE_SAMPLES) -> dict[str, float]:
+def cost_scales(space, cost: NetworkCost, seed: int, n: int = COST_SCALE_SAMPLES) -> dict[str, float]:
     """Normalisers of params and FLOPs: the largest of ``n`` seeded random networks of the space
     (a space's costliest network is no simple corner of it: where few convolutions shrink the image,
     the head over the flattened features dominates), recorded in chosen.json."""
@@ -252,7 +311,7 @@ def cost_scales(space, cost: ClassifierCost, seed: int, n: int = COST_SCALE_SAMP
 
     rng = random.Random(seed)
     costs = [cost(space.sample(rng)) for _ in range(n)]
-    return {k: float(max(c[k] for c in costs)) for k in ClassifierCost.columns}
+    return {k: float(max(c[k] for c in costs)) for k in NetworkCost.columns}
 
 
 def run_classification_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, dataset_cfg: Mapping,
@@ -287,7 +346,7 @@ def run_classification_search(strategy: str, search_cfg: Mapping, space_cfg: Map
     def build(g):
         return build_model(spec_of(g))
 
-    cost = ClassifierCost(spec_of, info.in_channels, size)
+    cost = NetworkCost(spec_of, info.in_channels, size)
     phases = {}
     if kind == "zerocost":
         zc = search_cfg.get("zerocost") or {}
@@ -319,7 +378,7 @@ def run_classification_search(strategy: str, search_cfg: Mapping, space_cfg: Map
     fp = fingerprint(strategy, dict(search_cfg), dict(space_cfg), dict(dataset_cfg), seed, device_name(device),
                      sha256_file(data_file))
     archive = ArchiveLog(Path(work_dir) / "archive.csv",
-                         archive_columns(space.gene_names, evaluator.metrics, ClassifierCost.columns), fp)
+                         archive_columns(space.gene_names, evaluator.metrics, NetworkCost.columns), fp)
     pool = CandidatePool(space, evaluator, cost, objectives, archive, settings.budget, phase_evaluators=phases)
     log.info("search %s on %s: evaluator %s, objectives %s, %d candidates (%d x %d)", strategy, info.flag, kind,
              list(objectives.names), settings.budget, settings.population, settings.generations)
@@ -330,6 +389,8 @@ def run_classification_search(strategy: str, search_cfg: Mapping, space_cfg: Map
     pareto = [{**r, **dict(zip(objectives.labels, map(float, row)))} for r, row in zip(front, F)]
     wall = time.perf_counter() - t0
     cost = search_cost(pool, kind, strategy, device, device_name(device), wall, 0.0)
+    # the network to retrain, data channels and classes included: the retrain rule needs no space
+    chosen["spec"] = spec_of(space.from_dict(chosen["genotype"]))
     chosen |= {"strategy": strategy, "evaluator": kind, "objectives_used": list(objectives.names),
                "budgets": dict(objectives.budgets), "strategy_info": strategy_info, "space": space_cfg,
                "spec": spec_of(pool.genotype(chosen["record"])), "population": len(pool.population or []),

@@ -109,7 +109,9 @@ def run_surrogate(pool: CandidatePool, s) -> dict[str, Any]:
     if not quality:
         raise ConfigError(f"search strategy surrogate: objectives {list(objectives.names)} have no accuracy "
                           "objective to predict")
-    spread = ss.spread or (costs[0] if costs else "latency_ms")
+    # the paper spreads over latency; a space without a look-up table has params and FLOPs only
+    offered = getattr(pool.cost, "columns", COST_METRICS)
+    spread = ss.spread or (costs[0] if costs else "latency_ms" if "latency_ms" in offered else offered[0])
     rng = random.Random(s.seed)
     encoding = OneHotEncoding(space)
     synthetic = encoding.encode([space.sample(rng) for _ in range(ss.synthetic_pool)])

@@ -57,6 +57,18 @@ class SearchSpace(Protocol):
     def from_variables(self, x: Mapping[str, Any]) -> Any: ...
 
 
+@runtime_checkable
+class SegmentationSpace(SearchSpace, Protocol):
+    """What a segmentation search needs beyond :class:`SearchSpace`: ``largest()``, the genotype
+    whose network is deepest (it fixes the input sizes the space takes) and costliest (a cost
+    objective's first normaliser). Its networks come from a builder registered for the task
+    ``segmentation`` (``mednas.models.registry.register_network``). A weight-sharing supernet and
+    latency look-up table exist for the cardiac space only; other spaces are searched with the
+    ``proxy`` or ``zerocost`` evaluator on params and FLOPs."""
+
+    def largest(self) -> Any: ...
+
+
 SPACES: dict[str, Callable[[Mapping[str, Any]], SearchSpace]] = {}
 S = TypeVar("S")
 
@@ -77,7 +89,7 @@ def register_space(name: str) -> Callable[[S], S]:
 def _load_builtin_spaces() -> None:
     # Importing a space module registers it; the built-in ones are imported on first use so
     # that this module stays importable from the space modules themselves.
-    from mednas.space import cardiac, darts, lwcnn, mstf, nsganet  # noqa: F401
+    from mednas.space import cardiac, darts, lwcnn, mstf, nsganet, unet_widths  # noqa: F401
 
 
 def space_names() -> list[str]:
