@@ -22,13 +22,13 @@ feasible non-dominated candidates, fixed reference point), so the figures are th
 
 from __future__ import annotations
 
-from functools import partial
 import argparse
 import json
 import statistics
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import torch

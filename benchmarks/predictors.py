@@ -21,10 +21,10 @@ Writes ``results/<exp>/benchmarks/table5_predictors.csv`` (measured rows, then t
 
 from __future__ import annotations
 
-from functools import partial
 import argparse
 import json
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np

@@ -23,11 +23,11 @@ Results also go to ``--out`` as JSON (per-genotype rows included; default
 
 from __future__ import annotations
 
-from functools import partial
 import argparse
 import json
 import statistics
 import time
+from functools import partial
 from pathlib import Path
 
 import torch

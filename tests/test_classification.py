@@ -320,7 +320,8 @@ def test_table10_target_searches_each_space(tmp_path):
     for change, message in ((lambda e: e["classify"]["space_variants"].update(x={"name": "nas-bench"}),
                              "classify.space_variants.x: space.name: unknown search space 'nas-bench'"),
                             (lambda e: e["classify"]["space_variants"].update(seg={"name": "cardiac"}),
-                             "space 'cardiac' builds no classifier"),
+                             "classify.space_variants.seg.name: space 'cardiac' builds segmentation networks, not "
+                             "classification ones"),
                             (lambda e: e["classify"]["space_variants"]["darts"].update(nodes=4),
                              "classify.space_variants.darts: space: unknown key(s) ['nodes']"),
                             (lambda e: e["search"]["zerocost"].update(construction="no_flops"),

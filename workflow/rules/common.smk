@@ -12,7 +12,7 @@ from mednas.errors import ConfigError
 from mednas.report.classification import paper_rows
 from mednas.space.base import make_space
 from mednas.experiments import experiment_configs
-from mednas.models.registry import BASELINES, baseline_spec, check_image_size, network_kinds
+from mednas.models.registry import BASELINES, baseline_spec, check_image_size, check_network_task
 from mednas.provenance import expand_inputs
 from mednas.report.tables import table2_columns
 from mednas.search.mixsearch_config import check_mixsearch
@@ -256,9 +256,7 @@ def check_classification(cfg):
 
 def check_classifier_space(space, key):
     """A classification search needs a space whose genotypes build a classifier (a registered network)."""
-    if space.name not in network_kinds():
-        raise ConfigError(f"{key}.name: space '{space.name}' builds no classifier; spaces with a classification "
-                          f"network: {network_kinds()}")
+    check_network_task(space.name, "classification", f"{key}.name")
 
 
 def cls_models(exp):
@@ -311,7 +309,7 @@ for _exp, _cfg in EXPERIMENTS.items():
     except ConfigError as err:
         raise ValueError(f"experiment '{_exp}': {err}") from None
     check_image_size(_cfg["preprocess"]["image_size"], _cfg["space"], _cfg["retrain"]["baselines"],
-                     _cfg["supernet"].get("image_size"))
+                     _cfg["supernet"].get("image_size") if _cfg["search"]["evaluator"] == "inherit" else None)
     if _cfg["report"]["paper_table2"]:  # a paper's rows must report this data set's structures
         _path = _cfg["report"]["paper_table2"]
         table2_columns(list(LABELS[_exp].structures.values()),

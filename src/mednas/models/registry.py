@@ -1,11 +1,12 @@
 """Every network the pipeline retrains, built from a plain, JSON-able spec.
 
-A spec is ``{"kind": "cardiac", "genotype": {...}, "arch": {...}}`` for a searched network
-or ``{"kind": "unet", "base": 64, "depth": 4}`` for the U-Net baseline (``attention_unet``: MONAI's),
-``{"kind": "weaved", "genotype": {...}}`` for a MixSearch network; classifiers of a searched space:
-``{"kind": <space name>, "genotype": {...}, "space": {...}, "image_size": 28}`` (``mstf``, ``lwcnn``,
-``darts``, ``nsganet``: each space's network module registers its builder with
-:func:`register_network`), and ``{"kind": "resnet18", ...}`` (MONAI's ResNet-18). ``model.pt`` stores
+A spec is ``{"kind": "cardiac", "genotype": {...}, "arch": {...}}`` for a searched network of the
+cardiac space or ``{"kind": "unet", "base": 64, "depth": 4}`` for the U-Net baseline (``attention_unet``:
+MONAI's), ``{"kind": "weaved", "genotype": {...}}`` for a MixSearch network; networks of any other
+searched space: ``{"kind": <space name>, "genotype": {...}, "space": {...}, "image_size": 28}``
+(classifiers: ``mstf``, ``lwcnn``, ``darts``, ``nsganet``; segmentation: ``unet_widths``; each space's
+network module registers its builder and task with :func:`register_network`), and
+``{"kind": "resnet18", ...}`` (MONAI's ResNet-18). ``model.pt`` stores
 the spec next to the weights, so a model file alone rebuilds its network.
 """
 
@@ -58,7 +59,7 @@ def register_network(kind: str, task: str,
         raise ValueError(f"network kind '{kind}': task must be one of {TASKS}, got {task!r}")
 
     def add(builder: B) -> B:
-        if kind in NETWORKS:
+        if kind in NETWORK_TASKS:
             raise ValueError(f"network kind '{kind}' is registered twice")
         NETWORKS[kind] = builder  # type: ignore[assignment]
         NETWORK_TASKS[kind] = task
@@ -74,7 +75,7 @@ def _load_builtin_networks() -> None:
     from mednas.models import darts_net, lwcnn_net, mstf_net, nsganet_net, unet_widths_net  # noqa: F401
 
 
-def network_kinds(task: str = "classification") -> list[str]:
+def network_kinds(task: str) -> list[str]:
     """The spaces whose genotypes build a network for ``task`` (the cardiac space's is built in)."""
     _load_builtin_networks()
     return sorted(k for k, t in NETWORK_TASKS.items() if t == task)
@@ -195,7 +196,7 @@ def check_image_size(size: int, space_cfg: Mapping[str, Any], baselines: Mapping
     space = make_space(space_cfg)
     check_network_task(space.name, "segmentation")
     deepest = input_multiple(searched_spec(space, space.largest(), 1, 2, size))
-    depth_key = "space.layers" if space.name == "cardiac" else f"space (its largest genotype, {space.largest().key()})"
+    depth_key = getattr(space, "depth_key", f"space (its largest genotype, {space.largest().key()})")
     checks = [("preprocess.image_size", size, depth_key, deepest)]
     for name, settings in (baselines or {}).items():
         checks.append(("preprocess.image_size", size, f"retrain.baselines.{name}",

@@ -14,6 +14,7 @@ import io
 import json
 import logging
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,15 +23,20 @@ log = logging.getLogger("mednas")
 
 INT_COLUMNS = {"generation", "filters", "kernel", "layers", "params", "flops"}
 STR_COLUMNS = {"phase", "key", "attention", "fusion", "activation"}
+INTEGER = re.compile(r"-?\d+")
 
 
 def parse_value(column: str, text: str) -> Any:
-    """A CSV cell back to the type it was written as (floats round-trip exactly through repr)."""
+    """A CSV cell back to the type it was written as (floats round-trip exactly through repr, which
+    always writes a point, an exponent, nan or inf; an integer never has one): the genes of any space."""
     if column in STR_COLUMNS:
         return text
-    if column in INT_COLUMNS:
+    if column in INT_COLUMNS or INTEGER.fullmatch(text):
         return int(text)
-    return float(text)
+    try:
+        return float(text)
+    except ValueError:
+        return text  # a space's choice gene (a name)
 
 
 def read_records(path: str | Path) -> list[dict[str, Any]]:

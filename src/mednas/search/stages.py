@@ -97,23 +97,35 @@ def make_evaluator(kind: str, search_cfg: Mapping, train_cfg: Mapping, supernet_
 
 def check_segmentation_search(space_cfg: Mapping, search_cfg: Mapping) -> None:
     """Before any job: the space builds segmentation networks, and what the search asks of it (a
-    supernet for the inherit evaluator, latency for an objective or budget) it has. Errors name the
-    config key and the space."""
+    supernet for the inherit evaluator, latency for an objective, a budget or the surrogate's
+    spread) it has. Errors name the config key and the space."""
+    from mednas.space.base import SegmentationSpace
+
     space = make_space(space_cfg)
     check_network_task(space.name, "segmentation")
-    if space.name != "cardiac" and search_cfg.get("evaluator", "inherit") == "inherit":
+    if not isinstance(space, SegmentationSpace):
+        raise ConfigError(f"space.name: space '{space.name}' has no largest() genotype, which a segmentation search "
+                          "needs (mednas.space.base.SegmentationSpace)")
+    if not has_supernet(space.name) and search_cfg.get("evaluator", "inherit") == "inherit":
         raise ConfigError(f"search.evaluator: inherit needs a weight-sharing supernet, which only the cardiac space "
                           f"has; space '{space.name}' takes proxy or zerocost")
     if not has_latency_table(space.name):
+        budgets = search_cfg.get("budgets") or {}
+        spread = (search_cfg.get("surrogate") or {}).get("spread")
         asked = (["search.objectives"] if "latency" in (search_cfg.get("objectives") or ()) else []) + \
-                (["search.budgets.latency_ms"] if (search_cfg.get("budgets") or {}).get("latency_ms") is not None
-                 else [])
+                (["search.budgets.latency_ms"] if budgets.get("latency_ms") is not None else []) + \
+                (["search.surrogate.spread"] if spread == "latency_ms" else [])
         if asked:
             raise ConfigError(f"{' and '.join(asked)}: latency needs the latency look-up table, which only the cardiac "
                               f"space has; space '{space.name}' is searched on dice, hd95, params and flops")
 
 
-def generic_scales(space, cost: NetworkCost, image_size: int, val: SliceSet, seed: int,
+def has_supernet(space_name: str) -> bool:
+    """Whether a space has a weight-sharing supernet (``mednas.models.cardiac_net``: the cardiac space only)."""
+    return space_name == "cardiac"
+
+
+def generic_scales(space, cost: NetworkCost, val: SliceSet, seed: int,
                    n: int = SEGMENTATION_SCALE_SAMPLES) -> dict[str, float]:
     """Normalisers of a segmentation space without a look-up table: the costliest of its largest
     genotype and ``n`` seeded random ones, and HD95's worst case on the validation volumes."""
@@ -131,9 +143,11 @@ def hd95_scale(val: SliceSet) -> float:
 
 
 def run_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, arch_cfg: Mapping, train_cfg: Mapping,
-               supernet_cfg: Mapping, seed: int, device: str, train_path: str, val_path: str, lut_path: str,
+               supernet_cfg: Mapping, seed: int, device: str, train_path: str, val_path: str, lut_path: str | None,
                supernet_path: str | None, work_dir: str, outputs: Mapping[str, str]) -> dict[str, Any]:
     """Search with ``strategy``; write archive, pareto, hypervolume, chosen and cost files together.
+
+    ``lut_path`` is the latency table of a space that has one (the cardiac space), else None.
 
     ``outputs`` maps archive, pareto, hypervolume, chosen, cost to paths. The live archive log
     lives in ``work_dir`` until every output is written, so a killed run resumes from it.
@@ -168,13 +182,16 @@ def run_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, arch_cfg:
         scales = objective_scales(space, arch, image_size, table, dev_name, val)
     else:
         cost = NetworkCost(spec_of, in_ch, image_size)
-        scales = generic_scales(space, cost, image_size, val, seed)
+        scales = generic_scales(space, cost, val, seed)
     objectives = Objectives.from_config(search_cfg, scales)
     evaluator = make_evaluator(kind, search_cfg, train_cfg, supernet_cfg, build, train, val,
                                supernet_path if kind == "inherit" else None, device, seed)
     inputs = [train_path, val_path] + ([lut_path] if lut_path else []) + ([supernet_path] if kind == "inherit" else [])
-    fp = fingerprint(strategy, dict(search_cfg), dict(space_cfg), dict(arch_cfg), dict(train_cfg),
-                     dict(supernet_cfg), seed, dev_name, [sha256_file(p) for p in inputs])
+    # the cardiac network's fixed settings and the supernet's belong to the cardiac space only: other
+    # spaces' archives do not depend on them (their sections are recorded empty)
+    cardiac = space.name == "cardiac"
+    fp = fingerprint(strategy, dict(search_cfg), dict(space_cfg), dict(arch_cfg) if cardiac else {}, dict(train_cfg),
+                     dict(supernet_cfg) if cardiac else {}, seed, dev_name, [sha256_file(p) for p in inputs])
     archive = ArchiveLog(Path(work_dir) / "archive.csv",
                          archive_columns(space.gene_names, evaluator.metrics, cost.columns), fp)
     pool = CandidatePool(space, evaluator, cost, objectives, archive,
@@ -389,8 +406,6 @@ def run_classification_search(strategy: str, search_cfg: Mapping, space_cfg: Map
     pareto = [{**r, **dict(zip(objectives.labels, map(float, row)))} for r, row in zip(front, F)]
     wall = time.perf_counter() - t0
     cost = search_cost(pool, kind, strategy, device, device_name(device), wall, 0.0)
-    # the network to retrain, data channels and classes included: the retrain rule needs no space
-    chosen["spec"] = spec_of(space.from_dict(chosen["genotype"]))
     chosen |= {"strategy": strategy, "evaluator": kind, "objectives_used": list(objectives.names),
                "budgets": dict(objectives.budgets), "strategy_info": strategy_info, "space": space_cfg,
                "spec": spec_of(pool.genotype(chosen["record"])), "population": len(pool.population or []),

@@ -52,6 +52,7 @@ class CardiacSpace:
     """Bounds of every gene (config section ``space``)."""
 
     name = "cardiac"  # a class attribute (not a field): the registry's name
+    depth_key = "space.layers"  # the setting that fixes the input sizes the space takes (class attribute)
 
     filters: tuple[int, int] = (32, 127)
     kernels: tuple[int, ...] = (1, 3, 5, 7)

@@ -45,6 +45,8 @@ def _bounds(cfg: Mapping[str, Any], key: str, default: tuple[int, int], low: int
 class UNetWidthsSpace(VariableSpace):
     """Genotypes ``base`` in ``bases`` and ``depth`` in ``depths`` (inclusive bounds)."""
 
+    depth_key = "space.depths"  # the setting that fixes the input sizes the space takes
+
     def __init__(self, bases: tuple[int, int] = (8, 32), depths: tuple[int, int] = (2, 4)):
         self.bases, self.depths = tuple(bases), tuple(depths)
 
