@@ -43,7 +43,7 @@ from mednas.models.cardiac_net import ArchSettings, build_subnet
 from mednas.search.archive import ArchiveLog
 from mednas.search.objectives import Objectives
 from mednas.search.pool import CandidatePool, archive_columns
-from mednas.search.stages import make_evaluator, objective_scales
+from mednas.search.stages import hd95_scale, make_evaluator
 from mednas.search.strategies import STRATEGIES, StrategySettings, run_strategy
 from mednas.space.cardiac import CardiacSpace, Genotype
 
@@ -132,11 +132,11 @@ def main() -> None:
     arch = ArchSettings.from_config(cfg["arch"], train.labels.in_channels, train.labels.num_classes)
     image_size = int(train.image.shape[-1])
     table, dev_name = LatencyTable.read_csv(paths["lut"]), device_name(device)
-    objectives = Objectives.from_config(search, objective_scales(space, arch, image_size, table, dev_name, val))
+    cost = CandidateCost(arch, image_size, table, dev_name)
+    objectives = Objectives.from_config(search, {**cost.scales(space), "hd95_mean": hd95_scale(val)})
     evaluator = CachedEvaluator(make_evaluator("inherit", search, cfg["train"], cfg["supernet"],
                                                partial(build_subnet, arch=arch), train, val,
                                                str(paths["supernet"]), device, int(cfg["seed"])))
-    cost = CandidateCost(arch, image_size, table, dev_name)
 
     runs = []
     with tempfile.TemporaryDirectory() as tmp:

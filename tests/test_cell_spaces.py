@@ -10,8 +10,7 @@ import torch
 from torch import nn
 
 from mednas.errors import ConfigError
-from mednas.models.registry import NETWORK_TASKS, NETWORKS, build_model, register_network
-from mednas.search.stages import classifier_spec
+from mednas.models.registry import NETWORK_TASKS, NETWORKS, build_model, register_network, searched_spec
 from mednas.space.base import make_space
 
 
@@ -25,7 +24,7 @@ def test_every_sampled_genotype_builds_a_classifier_for_odd_and_even_sides(cfg, 
         g = space.sample(rng)
         assert space.from_dict(g.to_dict()) == g and g.key().startswith(cfg["name"])
         for side, channels in ((28, 3), (27, 1)):
-            net = build_model(classifier_spec(space, g, channels, 5, side))
+            net = build_model(searched_spec(space, g, channels, 5, side))
             assert net(torch.randn(2, channels, side, side)).shape == (2, 5)
 
 

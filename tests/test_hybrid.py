@@ -89,10 +89,9 @@ def _images(n=60, seed=0):
 
 
 def _build(g):
-    from mednas.models.registry import build_model
-    from mednas.search.stages import classifier_spec
+    from mednas.models.registry import build_model, searched_spec
 
-    return build_model(classifier_spec(SPACE, g, 1, 2, 28))
+    return build_model(searched_spec(SPACE, g, 1, 2, 28))
 
 
 def test_kfold_scores_a_learnable_network_high_and_deterministically():

@@ -58,6 +58,15 @@ def test_what_a_segmentation_space_lacks_is_named(space_cfg, search_cfg, message
         check_segmentation_search(space_cfg, search_cfg)
 
 
+def test_a_supernet_for_another_space_is_refused_before_any_data_is_read(tmp_path):
+    from mednas.train.stages import run_train_supernet
+
+    missing = str(tmp_path / "absent.npz")  # never opened: the space is checked first
+    with pytest.raises(ConfigError, match=r"space.name: space 'unet_widths' has no weight-sharing supernet"):
+        run_train_supernet(missing, missing, SMALL, {}, TRAIN, {"epochs": 1}, 0, "cpu", str(tmp_path / "ck.pt"),
+                           str(tmp_path / "s.pt"), str(tmp_path / "c.csv"))
+
+
 def test_the_cardiac_space_keeps_its_supernet_latency_and_specs():
     """The cardiac space may ask for everything; its searched spec is the one the retraining built
     before specs came from the search (so retraining fingerprints, and cached models, are unchanged)."""

@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import shutil
 import time
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import replace
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 
 from mednas.atomic import atomic_outputs
 from mednas.cost.candidate import CandidateCost, requested
-from mednas.cost.complexity import genotype_cost
-from mednas.cost.latency import LatencyTable, device_name, has_latency_table
+from mednas.cost.latency import device_name, has_latency_table
 from mednas.csvio import write_rows
 from mednas.data.slices import SliceSet, load_slices
 from mednas.errors import ConfigError
 from mednas.metrics.segmentation import volume_diagonal
-from mednas.models.cardiac_net import ArchSettings
 from mednas.models.registry import build_model, check_network_task, searched_spec
 from mednas.provenance import sha256_file
 from mednas.search.archive import ArchiveLog
@@ -31,9 +27,9 @@ from mednas.search.pool import CandidatePool, archive_columns
 from mednas.search.rerank import PHASE as RERANK_PHASE, RerankSettings, check_rerank, rerank, search_records
 from mednas.search.strategies import STRATEGIES, StrategySettings, run_strategy
 from mednas.space.base import make_space
-from mednas.space.cardiac import CardiacSpace
 from mednas.train.loop import TrainSettings
 from mednas.train.stages import fingerprint
+from mednas.train.supernet import has_supernet
 
 log = logging.getLogger("mednas")
 
@@ -41,18 +37,6 @@ EVALUATORS = ("inherit", "proxy", "zerocost")
 # random genotypes whose costs bound a segmentation space's cost objectives (each is one build and one
 # counted forward pass at the data's size, about 0.1-0.5 s on a CPU at 160 px)
 SEGMENTATION_SCALE_SAMPLES = 50
-
-
-def objective_scales(space: CardiacSpace, arch: ArchSettings, image_size: int, table: LatencyTable, device: str,
-                     val: SliceSet) -> dict[str, float]:
-    """Normalisers: the costliest network of the space, and HD95's worst case on the validation volumes."""
-    big = space.largest()
-    shapes = [replace(big, attention=a, fusion=f) for a, f in itertools.product(space.attentions, space.fusions)]
-    costs = [genotype_cost(g, arch, image_size) for g in shapes]
-    latency = max(table.predict(replace(g, activation=act), arch, device, image_size)
-                  for g in shapes for act in space.activations)
-    return {"params": max(c["params"] for c in costs), "flops": max(c["flops"] for c in costs),
-            "latency_ms": latency, "hd95_mean": hd95_scale(val)}
 
 
 def proxy_evaluator(train_cfg: Mapping, epochs: int, steps_per_epoch: int | None, image_size: int | None,
@@ -95,10 +79,10 @@ def make_evaluator(kind: str, search_cfg: Mapping, train_cfg: Mapping, supernet_
     raise ConfigError(f"search.evaluator: unknown '{kind}'; choose from {list(EVALUATORS)}")
 
 
-def check_segmentation_search(space_cfg: Mapping, search_cfg: Mapping) -> None:
+def check_segmentation_search(space_cfg: Mapping, search_cfg: Mapping):
     """Before any job: the space builds segmentation networks, and what the search asks of it (a
     supernet for the inherit evaluator, latency for an objective, a budget or the surrogate's
-    spread) it has. Errors name the config key and the space."""
+    spread) it has. Errors name the config key and the space. Returns the space."""
     from mednas.space.base import SegmentationSpace
 
     space = make_space(space_cfg)
@@ -118,22 +102,7 @@ def check_segmentation_search(space_cfg: Mapping, search_cfg: Mapping) -> None:
         if asked:
             raise ConfigError(f"{' and '.join(asked)}: latency needs the latency look-up table, which only the cardiac "
                               f"space has; space '{space.name}' is searched on dice, hd95, params and flops")
-
-
-def has_supernet(space_name: str) -> bool:
-    """Whether a space has a weight-sharing supernet (``mednas.models.cardiac_net``: the cardiac space only)."""
-    return space_name == "cardiac"
-
-
-def generic_scales(space, cost: NetworkCost, val: SliceSet, seed: int,
-                   n: int = SEGMENTATION_SCALE_SAMPLES) -> dict[str, float]:
-    """Normalisers of a segmentation space without a look-up table: the costliest of its largest
-    genotype and ``n`` seeded random ones, and HD95's worst case on the validation volumes."""
-    import random
-
-    rng = random.Random(seed)
-    costs = [cost(g) for g in [space.largest(), *(space.sample(rng) for _ in range(n))]]
-    return {**{k: float(max(c[k] for c in costs)) for k in NetworkCost.columns}, "hd95_mean": hd95_scale(val)}
+    return space
 
 
 def hd95_scale(val: SliceSet) -> float:
@@ -160,9 +129,8 @@ def run_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, arch_cfg:
     settings = StrategySettings.from_config({**search_cfg, "seed": int(search_cfg.get("seed", seed))})
     reranking = RerankSettings.from_config(search_cfg.get("rerank"))
     check_rerank(reranking, kind, rule)
-    check_segmentation_search(space_cfg, search_cfg)
+    space = check_segmentation_search(space_cfg, search_cfg)
     train, val = load_slices(train_path), load_slices(val_path)
-    space = make_space(space_cfg)
     in_ch, n_cls = train.labels.in_channels, train.labels.num_classes
     image_size = int(train.image.shape[-1])
     dev_name = device_name(device)
@@ -176,22 +144,21 @@ def run_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, arch_cfg:
     if has_latency_table(space.name):
         if lut_path is None:
             raise ConfigError(f"search: space '{space.name}' is costed by the latency look-up table; no lut.csv given")
-        arch = ArchSettings.from_config(arch_cfg, in_ch, n_cls)
-        table = LatencyTable.read_csv(lut_path)
-        cost = CandidateCost(arch, image_size, table, dev_name)
-        scales = objective_scales(space, arch, image_size, table, dev_name, val)
+        cost = CandidateCost.from_files(arch_cfg, in_ch, n_cls, image_size, lut_path, dev_name)
+        cost_bounds = cost.scales(space)
     else:
         cost = NetworkCost(spec_of, in_ch, image_size)
-        scales = generic_scales(space, cost, val, seed)
-    objectives = Objectives.from_config(search_cfg, scales)
+        cost_bounds = cost_scales(space, cost, seed, SEGMENTATION_SCALE_SAMPLES, include=[space.largest()])
+    objectives = Objectives.from_config(search_cfg, {**cost_bounds, "hd95_mean": hd95_scale(val)})
     evaluator = make_evaluator(kind, search_cfg, train_cfg, supernet_cfg, build, train, val,
                                supernet_path if kind == "inherit" else None, device, seed)
     inputs = [train_path, val_path] + ([lut_path] if lut_path else []) + ([supernet_path] if kind == "inherit" else [])
-    # the cardiac network's fixed settings and the supernet's belong to the cardiac space only: other
-    # spaces' archives do not depend on them (their sections are recorded empty)
-    cardiac = space.name == "cardiac"
-    fp = fingerprint(strategy, dict(search_cfg), dict(space_cfg), dict(arch_cfg) if cardiac else {}, dict(train_cfg),
-                     dict(supernet_cfg) if cardiac else {}, seed, dev_name, [sha256_file(p) for p in inputs])
+    # the fixed network settings (arch) and the supernet built with them matter to a space whose specs
+    # read them (the cardiac one); other spaces' archives do not depend on them (recorded empty)
+    uses_arch = "arch" in spec_of(space.largest())
+    fp = fingerprint(strategy, dict(search_cfg), dict(space_cfg), dict(arch_cfg) if uses_arch else {},
+                     dict(train_cfg), dict(supernet_cfg) if uses_arch else {}, seed, dev_name,
+                     [sha256_file(p) for p in inputs])
     archive = ArchiveLog(Path(work_dir) / "archive.csv",
                          archive_columns(space.gene_names, evaluator.metrics, cost.columns), fp)
     pool = CandidatePool(space, evaluator, cost, objectives, archive,
@@ -311,23 +278,19 @@ class NetworkCost:
         return {k: out[k] for k in want}
 
 
-def classifier_spec(space, genotype, in_channels: int, num_classes: int, image_size: int) -> dict[str, Any]:
-    """The model spec of a classification space's genotype (the space's name is the network kind)."""
-    return searched_spec(space, genotype, in_channels, num_classes, image_size)
-
-
 CLASSIFICATION_EVALUATORS = ("zerocost", "kfold")
 COST_SCALE_SAMPLES = 500
 
 
-def cost_scales(space, cost: NetworkCost, seed: int, n: int = COST_SCALE_SAMPLES) -> dict[str, float]:
-    """Normalisers of params and FLOPs: the largest of ``n`` seeded random networks of the space
-    (a space's costliest network is no simple corner of it: where few convolutions shrink the image,
-    the head over the flattened features dominates), recorded in chosen.json."""
+def cost_scales(space, cost: NetworkCost, seed: int, n: int = COST_SCALE_SAMPLES,
+                include: Sequence[Any] = ()) -> dict[str, float]:
+    """Normalisers of params and FLOPs: the largest of ``n`` seeded random networks of the space and
+    the genotypes in ``include`` (a space's costliest network is no simple corner of it: where few
+    convolutions shrink the image, the head over the flattened features dominates), recorded in chosen.json."""
     import random
 
     rng = random.Random(seed)
-    costs = [cost(space.sample(rng)) for _ in range(n)]
+    costs = [cost(g) for g in include] + [cost(space.sample(rng)) for _ in range(n)]
     return {k: float(max(c[k] for c in costs)) for k in NetworkCost.columns}
 
 
@@ -358,7 +321,7 @@ def run_classification_search(strategy: str, search_cfg: Mapping, space_cfg: Map
     space = make_space(space_cfg)
 
     def spec_of(g):
-        return classifier_spec(space, g, info.in_channels, info.num_classes, size)
+        return searched_spec(space, g, info.in_channels, info.num_classes, size)
 
     def build(g):
         return build_model(spec_of(g))

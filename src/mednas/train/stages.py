@@ -15,9 +15,10 @@ from mednas.csvio import write_rows
 from mednas.data.slices import load_slices
 from mednas.models.cardiac_net import ArchSettings
 from mednas.provenance import sha256_file
-from mednas.space.cardiac import CardiacSpace
+from mednas.errors import ConfigError
+from mednas.space.base import make_space
 from mednas.train.loop import TrainSettings
-from mednas.train.supernet import save_supernet, train_supernet
+from mednas.train.supernet import has_supernet, save_supernet, train_supernet
 
 log = logging.getLogger("mednas")
 
@@ -31,7 +32,10 @@ def run_train_supernet(train_path: str, val_path: str, space_cfg: Mapping, arch_
                        supernet_cfg: Mapping, seed: int, device: str, checkpoint: str, out_model: str,
                        out_curve: str) -> list[dict[str, Any]]:
     """Train the supernet, write ``supernet.pt`` and ``curve.csv`` together, drop the checkpoint."""
-    space = CardiacSpace.from_config(space_cfg)
+    space = make_space(space_cfg)
+    if not has_supernet(space.name):
+        raise ConfigError(f"space.name: space '{space.name}' has no weight-sharing supernet (the cardiac space "
+                          "only); search it with search.evaluator proxy or zerocost")
     train, val = load_slices(train_path), load_slices(val_path)
     arch = ArchSettings.from_config(arch_cfg, train.labels.in_channels, train.labels.num_classes)
     settings = TrainSettings.from_config(train_cfg, epochs=int(supernet_cfg["epochs"]),
