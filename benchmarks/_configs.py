@@ -25,3 +25,17 @@ DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "config.yaml"
 def load_overlays(overlays: Sequence[str | Path]) -> dict[str, Any]:
     """``overlays`` laid over config/config.yaml, as ``snakemake --configfile <overlays>`` reads them."""
     return load_configs([DEFAULT_CONFIG, *overlays])
+
+
+def open_benchmark(overlays: Sequence[str | Path], device: str) -> tuple[dict[str, Any], str]:
+    """The merged config and the resolved device, with the allocator and torch's thread count set as the
+    pipeline's stages set them (``train.threads``), so a benchmark measures what a rule would run."""
+    import torch
+
+    from mednas.allocator import keep_freed_memory
+    from mednas.device import resolve_device
+
+    cfg = load_overlays(overlays)
+    keep_freed_memory()
+    torch.set_num_threads(int(cfg["train"].get("threads", 2)))
+    return cfg, resolve_device(device)

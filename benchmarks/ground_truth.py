@@ -65,7 +65,8 @@ def train_one(args: tuple) -> dict:
 
 
 def load_genotypes(space, path: Path) -> list:
-    """The genotypes listed in ``path`` (a JSON list of gene dicts), checked against ``space``."""
+    """The genotypes listed in ``path``, checked against ``space``: a JSON list of gene dicts, or of
+    entries ``{"genotype": {gene dict}, ...}`` whose other keys are notes for other benchmarks."""
     from mednas.errors import ConfigError
 
     try:
@@ -75,7 +76,8 @@ def load_genotypes(space, path: Path) -> list:
     if not isinstance(items, list) or not items:
         raise ConfigError(f"--genotypes {path}: expected a non-empty JSON list of genotype dicts")
     try:
-        return [space.from_dict(item) for item in items]
+        return [space.from_dict(item["genotype"] if isinstance(item, dict) and "genotype" in item else item)
+                for item in items]
     except (ValueError, TypeError, KeyError) as e:
         raise ConfigError(f"--genotypes {path}: {e}") from e
 

@@ -30,13 +30,10 @@ import time
 from functools import partial
 from pathlib import Path
 
-import torch
 from scipy.stats import kendalltau
 
-from mednas.allocator import keep_freed_memory
-from _configs import load_overlays
+from _configs import open_benchmark
 from mednas.data.slices import load_slices
-from mednas.device import resolve_device
 from mednas.evaluate.zerocost import INDICATORS
 from mednas.models.cardiac_net import ArchSettings, build_subnet
 from mednas.search.stages import make_evaluator
@@ -61,11 +58,8 @@ def main() -> None:
     ap.add_argument("--data", default=None, help="folder with train.npz / val.npz (default results/<experiment>/data)")
     ap.add_argument("--evaluators", nargs="+", default=["inherit", "proxy", "zerocost"])
     args = ap.parse_args()
-    cfg = load_overlays(args.config)
+    cfg, device = open_benchmark(args.config, args.device)
     results = REPO / "results" / cfg["experiment"]
-    device = resolve_device(args.device)
-    keep_freed_memory()
-    torch.set_num_threads(int(cfg["train"].get("threads", 2)))
     space = CardiacSpace.from_config(cfg["space"])
     data_dir = Path(args.data) if args.data else results / "data"
     train, val = load_slices(data_dir / "train.npz"), load_slices(data_dir / "val.npz")

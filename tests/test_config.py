@@ -291,3 +291,36 @@ def test_ground_truth_benchmark_trains_the_listed_genotypes_and_names_a_bad_list
     bad = subprocess.run(cmd[:-1] + [str(bad_out)], capture_output=True, text=True)
     assert bad.returncode != 0 and str(listed) in bad.stderr
     assert not bad_out.exists()
+
+
+def test_proxy_budget_benchmark_scores_listed_genotypes_per_seed(phantom_prepared, tmp_path):
+    """benchmarks/proxy_budget.py: each listed genotype scored once per seed, the margin of the
+    best-retrained one over the others recorded; entries may carry notes beside the genes."""
+    import json
+    import subprocess
+    import sys
+
+    small = {"filters": 8, "kernel": 3, "layers": 2, "dropout": 0.1, "attention": "se", "fusion": "add",
+             "activation": "relu", "res_scale": 1.0}
+    other = small | {"kernel": 1, "activation": "tanh"}
+    listed = tmp_path / "genotypes.json"
+    listed.write_text(json.dumps([{"genotype": small, "retrained_dice": 0.9, "note": "known"},
+                                  {"genotype": other, "retrained_dice": None}]))
+    out = tmp_path / "pb.json"
+    cmd = [sys.executable, str(REPO / "benchmarks" / "proxy_budget.py"), "--config", str(REPO / "config" / "config.yaml"),
+           "--genotypes", str(listed), "--steps", "2", "--image-size", "full", "--seeds", "0", "1",
+           "--device", "cpu", "--data", str(phantom_prepared), "--out", str(out)]
+    subprocess.run(cmd, capture_output=True, text=True, check=True)
+    result = json.loads(out.read_text())
+    rows = result["rows"]
+    assert [(r["seed"], r["key"]) for r in rows] == [(s, k) for s in (0, 1) for k in
+                                                      ("f8-k3-l2-d0.100-se-add-relu-r1.000",
+                                                       "f8-k1-l2-d0.100-se-add-tanh-r1.000")]
+    by = {(r["seed"], r["key"]): r["dice_mean"] for r in rows}
+    for seed in (0, 1):
+        margin = by[(seed, "f8-k3-l2-d0.100-se-add-relu-r1.000")] - by[(seed, "f8-k1-l2-d0.100-se-add-tanh-r1.000")]
+        assert result["summary"]["margin_of_best_retrained"][str(seed)] == pytest.approx(margin)
+
+    listed.write_text(json.dumps([{"note": "no genes"}]))
+    bad = subprocess.run(cmd, capture_output=True, text=True)
+    assert bad.returncode != 0 and str(listed) in bad.stderr
