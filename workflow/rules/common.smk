@@ -154,7 +154,7 @@ def search_inputs(wildcards):
 
 def has_lut(exp):
     """Whether the experiment's space is priced by the latency look-up table (the cardiac space only)."""
-    return has_latency_table(make_space(EXPERIMENTS[exp]["space"]).name)
+    return has_latency_table(make_space(EXPERIMENTS[exp]["space"]))
 
 
 def latency_threads(wildcards, **_):

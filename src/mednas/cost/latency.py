@@ -84,10 +84,10 @@ class LatencySettings:
         return cls(**cfg)
 
 
-def has_latency_table(space_name: str) -> bool:
-    """Whether the look-up table can price a space's genotypes: it times the cardiac network's
-    blocks (:func:`block_keys`), so only the cardiac space has one."""
-    return space_name == "cardiac"
+def has_latency_table(space: Any) -> bool:
+    """Whether the look-up table can price ``space``'s genotypes: it times the blocks
+    (:func:`block_keys`) of :class:`CardiacSpace` genotypes' networks."""
+    return isinstance(space, CardiacSpace)
 
 
 def device_name(device: str) -> str:

@@ -90,10 +90,10 @@ def check_segmentation_search(space_cfg: Mapping, search_cfg: Mapping):
     if not isinstance(space, SegmentationSpace):
         raise ConfigError(f"space.name: space '{space.name}' has no largest() genotype, which a segmentation search "
                           "needs (mednas.space.base.SegmentationSpace)")
-    if not has_supernet(space.name) and search_cfg.get("evaluator", "inherit") == "inherit":
+    if not has_supernet(space) and search_cfg.get("evaluator", "inherit") == "inherit":
         raise ConfigError(f"search.evaluator: inherit needs a weight-sharing supernet, which only the cardiac space "
                           f"has; space '{space.name}' takes proxy or zerocost")
-    if not has_latency_table(space.name):
+    if not has_latency_table(space):
         budgets = search_cfg.get("budgets") or {}
         spread = (search_cfg.get("surrogate") or {}).get("spread")
         asked = (["search.objectives"] if "latency" in (search_cfg.get("objectives") or ()) else []) + \
@@ -141,7 +141,7 @@ def run_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, arch_cfg:
     def build(g):
         return build_model(spec_of(g))
 
-    if has_latency_table(space.name):
+    if has_latency_table(space):
         if lut_path is None:
             raise ConfigError(f"search: space '{space.name}' is costed by the latency look-up table; no lut.csv given")
         cost = CandidateCost.from_files(arch_cfg, in_ch, n_cls, image_size, lut_path, dev_name)
@@ -268,7 +268,6 @@ class NetworkCost:
 
     def __call__(self, g, columns: Collection[str] | None = None) -> dict[str, float]:
         from mednas.cost.complexity import count_flops, count_params
-        from mednas.models.registry import build_model
 
         want = requested(columns, self.columns)
         net = build_model(self.spec_of(g))

@@ -33,7 +33,7 @@ def run_train_supernet(train_path: str, val_path: str, space_cfg: Mapping, arch_
                        out_curve: str) -> list[dict[str, Any]]:
     """Train the supernet, write ``supernet.pt`` and ``curve.csv`` together, drop the checkpoint."""
     space = make_space(space_cfg)
-    if not has_supernet(space.name):
+    if not has_supernet(space):
         raise ConfigError(f"space.name: space '{space.name}' has no weight-sharing supernet (the cardiac space "
                           "only); search it with search.evaluator proxy or zerocost")
     train, val = load_slices(train_path), load_slices(val_path)

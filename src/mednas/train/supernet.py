@@ -18,10 +18,10 @@ from mednas.train.seeding import seed_everything
 from mednas.train.validation import evaluate_volumes
 
 
-def has_supernet(space_name: str) -> bool:
-    """Whether a space has a weight-sharing supernet: the one here is the cardiac network's
-    (:func:`mednas.models.cardiac_net.build_supernet`), so only the cardiac space has one."""
-    return space_name == "cardiac"
+def has_supernet(space: Any) -> bool:
+    """Whether ``space`` has a weight-sharing supernet: the one trained here is built by
+    :func:`mednas.models.cardiac_net.build_supernet` and samples :class:`CardiacSpace` genotypes."""
+    return isinstance(space, CardiacSpace)
 
 
 def sandwich(space: CardiacSpace, rng: random.Random, n_random: int) -> list[Genotype]:
