@@ -538,17 +538,58 @@ def test_a_killed_rerank_resumes_without_training_a_finalist_twice(tmp_path):
     assert choose(resumed, "best_dice")["key"] == choose(whole, "best_dice")["key"]
 
 
+def test_two_rungs_promote_by_the_rung_below_and_the_last_picks(tmp_path):
+    """Successive halving: rung1 trains the 4 best search candidates, the last rung the 2 best of
+    those by rung1's Dice (here the reverse of the search's order), and the pick is the last rung's best."""
+    from mednas.search.rerank import RerankSettings, rerank_rungs, search_records
+
+    pool = make_pool(tmp_path, FakeEvaluator(), SETTINGS.budget, budgets={"params": 40_000})
+    run_strategy("nsga2", pool, SETTINGS)
+    searched = list(pool.records())
+    feasible = [r for r, v in zip(searched, pool.objectives.violation(searched)) if v <= 0]
+    top4 = sorted(feasible, key=lambda r: (-r["dice_mean"], r["flops"]))[:4]
+    first, last = LongTraining(), FakeEvaluator()
+    rung1, final = rerank_rungs(pool, [(RerankSettings(top=4), first), (RerankSettings(top=2), last)],
+                                SETTINGS.generations)
+    assert first.calls == [r["key"] for r in top4]
+    assert [r["phase"] for r in rung1] == ["rung1"] * 4 and [r["phase"] for r in final] == ["rerank"] * 2
+    promoted = [r["key"].removesuffix("@rung1") for r in sorted(rung1, key=lambda r: (-r["dice_mean"], r["flops"]))[:2]]
+    assert top4[0]["dice_mean"] > top4[2]["dice_mean"]
+    assert top4[0]["key"] not in promoted  # LongTraining reverses the order: the search's best drops out
+    assert [r["key"].removesuffix("@rerank") for r in final] == promoted
+    assert last.calls == 2
+    assert len(search_records(pool.records())) == len(searched)  # no rung record is a candidate
+    chosen = choose(pool, "best_dice")
+    assert chosen["key"] == max(final, key=lambda r: r["dice_mean"])["key"].removesuffix("@rerank")
+    assert [f["key"] for f in chosen["rerank"]["rungs"]["rung1"]] == [r["key"] for r in top4]
+    assert [f["key"] for f in chosen["rerank"]["finalists"]] == promoted
+
+
+def test_rung_phases_are_told_from_the_strategies_phases():
+    from mednas.search.rerank import is_rerank_phase, rung_phase
+
+    assert [rung_phase(i, 3) for i in range(3)] == ["rung1", "rung2", "rerank"]
+    assert rung_phase(0, 1) == "rerank"  # one rung: the archive of a single re-ranking is unchanged
+    assert [is_rerank_phase(p) for p in ("rerank", "rung2", "nsga2", "init", "sa", "rungs", "", None)] == \
+           [True, True, False, False, False, False, False, False]
+
+
 @pytest.mark.parametrize("cfg, evaluator, rule, message", [
     ({"top": 2, "steps": 3}, "proxy", "best_dice", "unknown setting"),
     ({"top": -1}, "proxy", "best_dice", "top must be"),
     ({"top": 2}, "zerocost", "best_dice", "segmentation evaluator"),
     ({"top": 2}, "proxy", "knee", "best_dice"),
+    ([{"top": 4}, {"top": 5}], "proxy", "best_dice", r"search.rerank\[1\]: top 5 is more than"),
+    ([{"top": 4}, {"top": 0}], "proxy", "best_dice", r"search.rerank\[1\]: top must be >= 1"),
+    ([{"top": 4}, {"top": 2, "step": 3}], "proxy", "best_dice", r"search.rerank\[1\]: unknown setting"),
+    ([{"top": 4}, 3], "proxy", "best_dice", r"search.rerank\[1\]: a mapping"),
+    ("top 3", "proxy", "best_dice", "a mapping .one rung. or a list"),
 ])
 def test_bad_rerank_settings_name_the_key(cfg, evaluator, rule, message):
-    from mednas.search.rerank import RerankSettings, check_rerank
+    from mednas.search.rerank import check_rerank, rerank_plan
 
     with pytest.raises(ConfigError, match=message) as err:
-        check_rerank(RerankSettings.from_config(cfg), evaluator, rule)
+        check_rerank(rerank_plan(cfg), evaluator, rule)
     assert "search.rerank" in str(err.value) or "rerank" in str(err.value)
 
 

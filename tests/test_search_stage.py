@@ -96,30 +96,42 @@ def test_search_rule_killed_then_resumed(tmp_path):
                {k: v for k, v in resumed[key].items() if k not in timing}, key
 
 
-def test_search_rule_reranks_the_proxy_finalists_at_a_higher_fidelity(tmp_path):
-    """search.rerank through Snakemake: the best proxy candidates trained again, the pick by that Dice,
-    their records in the archive under phase rerank and out of the front, their time in the cost."""
+def test_search_rule_reranks_the_proxy_finalists_up_two_rungs(tmp_path):
+    """search.rerank as a list of rungs through Snakemake (successive halving): the 3 best proxy
+    candidates trained again (rung1), the 2 best of those by that Dice trained once more (rerank),
+    the pick by the last rung's Dice; every rung's records in the archive under its phase and out
+    of the front, their time in the cost."""
     search = {"strategies": ["nsga2"], "evaluator": "proxy", "objectives": ["dice", "latency"], "population": 4,
               "generations": 2, "proxy": {"epochs": 1, "steps_per_epoch": 2, "image_size": 16},
-              "rerank": {"top": 2, "epochs": 1, "steps_per_epoch": 3}}
+              "rerank": [{"top": 3, "epochs": 1, "steps_per_epoch": 3, "image_size": 16},
+                         {"top": 2, "epochs": 1, "steps_per_epoch": 4}]}
     cfg = write_config(tmp_path, **{**TINY, "search": search})
     res = snakemake(tmp_path, "results/mini/search/nsga2/seed0/chosen.json", "--configfile", str(cfg))
     assert res.returncode == 0, res.stderr[-3000:]
     out = tmp_path / "results/mini/search/nsga2/seed0"
     archive = rows(out / "archive.csv")
-    searched = [r for r in archive if r["phase"] != "rerank"]
+    searched = [r for r in archive if r["phase"] not in ("rung1", "rerank")]
+    rung1 = [r for r in archive if r["phase"] == "rung1"]
     reranked = [r for r in archive if r["phase"] == "rerank"]
-    assert len(searched) == 8 and len(reranked) == 2
-    top = sorted(searched, key=lambda r: -float(r["dice_mean"]))[:2]
-    assert [r["key"] for r in reranked] == [f"{r['key']}@rerank" for r in top]
+    assert len(searched) == 8 and len(rung1) == 3 and len(reranked) == 2
+
+    def best(records, n):
+        return sorted(records, key=lambda r: (-float(r["dice_mean"]), float(r["flops"])))[:n]
+
+    assert [r["key"] for r in rung1] == [f"{r['key']}@rung1" for r in best(searched, 3)]
+    # the last rung promotes by rung1's Dice, not by the search's
+    assert [r["key"] for r in reranked] == [r["key"].replace("@rung1", "@rerank") for r in best(rung1, 2)]
     chosen = json.loads((out / "chosen.json").read_text())
-    best = max(reranked, key=lambda r: float(r["dice_mean"]))
-    assert chosen["key"] == best["key"].removesuffix("@rerank")
-    assert chosen["rerank"]["record"]["dice_mean"] == pytest.approx(float(best["dice_mean"]))
-    assert [f["key"] for f in chosen["rerank"]["finalists"]] == [r["key"] for r in top]
-    assert not any(r["key"].endswith("@rerank") for r in rows(out / "pareto.csv"))
+    winner = max(reranked, key=lambda r: float(r["dice_mean"]))
+    assert chosen["key"] == winner["key"].removesuffix("@rerank")
+    assert chosen["rerank"]["record"]["dice_mean"] == pytest.approx(float(winner["dice_mean"]))
+    assert [f["key"] for f in chosen["rerank"]["rungs"]["rung1"]] == [r["key"].removesuffix("@rung1") for r in rung1]
+    assert not any("@" in r["key"] for r in rows(out / "pareto.csv"))
     cost = json.loads((out / "cost.json").read_text())
     assert cost["candidates"] == 8 and cost["rerank"]["finalists"] == 2
-    assert cost["rerank"]["evaluation_seconds"] == pytest.approx(sum(float(r["eval_seconds"]) for r in reranked),
-                                                                  abs=0.01)
-    assert "rerank: 2 finalist(s)" in (tmp_path / "logs/mini/search_nsga2_seed0.log").read_text()
+    assert [(r["phase"], r["trained"], r["steps"]) for r in cost["rerank"]["rungs"]] == [("rung1", 3, 3),
+                                                                                       ("rerank", 2, 4)]
+    assert cost["rerank"]["evaluation_seconds"] == pytest.approx(
+        sum(float(r["eval_seconds"]) for r in rung1 + reranked), abs=0.01)
+    log = (tmp_path / "logs/mini/search_nsga2_seed0.log").read_text()
+    assert "rung1: 3 finalist(s)" in log and "rerank: 2 finalist(s)" in log

@@ -19,7 +19,7 @@ from mednas.search.mixsearch_config import check_mixsearch
 from mednas.search.objectives import Objectives, parse_variant, variant_name
 from mednas.search.strategies import STRATEGIES
 from mednas.search.surrogate import check_strategies
-from mednas.search.rerank import RerankSettings, check_rerank
+from mednas.search.rerank import check_rerank, rerank_plan
 from mednas.search.stages import check_segmentation_search
 from mednas.cost.latency import has_latency_table
 
@@ -298,7 +298,7 @@ for _exp, _cfg in EXPERIMENTS.items():
     if _cfg["task"] == "classification":
         check_classification(_cfg)  # classify.smk
         continue
-    check_rerank(RerankSettings.from_config(_cfg["search"]["rerank"]), _cfg["search"]["evaluator"],
+    check_rerank(rerank_plan(_cfg["search"]["rerank"]), _cfg["search"]["evaluator"],
                  _cfg["search"]["choose"])  # search.rerank: a segmentation evaluator and best_dice
     _ds = _cfg["dataset"]
     DATASET_NAME[_exp], LABELS[_exp] = describe_dataset(_ds["kind"], _ds.get("path") or "")

@@ -18,7 +18,7 @@ from mednas.data.slices import load_slices
 from mednas.errors import DataError
 from mednas.evaluate.testset import per_patient
 from mednas.report import figures
-from mednas.search.rerank import PHASE as RERANK_PHASE
+from mednas.search.rerank import is_rerank_phase
 from mednas.report.tables import (TABLE3_COLUMNS, best_searched, mean_over_seeds, runs_columns, table2_rows,
                                   table3_rows)
 from mednas.train.retrain import load_model
@@ -92,7 +92,7 @@ def run_figures(archive_paths: Mapping[str, str], summary_paths: Mapping[str, st
     summaries = {m: _read_json(p) for m, p in summary_paths.items()}
     unit = next(iter(summaries.values()))["distance_unit"]
     # the strategy's own candidates: a re-ranked finalist was scored on another training budget
-    archives = {s: (df := pd.read_csv(p))[df["phase"] != RERANK_PHASE] for s, p in archive_paths.items()}
+    archives = {s: (df := pd.read_csv(p))[~df["phase"].map(is_rerank_phase)] for s, p in archive_paths.items()}
     curves = {m: pd.read_csv(p) for m, p in curve_paths.items()}
     test = load_slices(test_path)
     patients = [str(p) for p in test.patient_ids()]

@@ -5,7 +5,7 @@
   where the strategy names finalists (``moead_sa``: the annealing's bests, the paper's step 4),
   the front of the finalists (the whole front where no finalist is within the budgets);
 - ``best_dice``: the highest validation Dice among candidates within every budget; after a
-  re-ranking (``search.rerank``, :mod:`mednas.search.rerank`), the highest re-ranked Dice;
+  re-ranking (``search.rerank``, :mod:`mednas.search.rerank`), the highest Dice of its last rung;
 - ``indicator_sum``: MSTF-NAS's rule, the highest sum of its two (min-max normalised over that
   set) indicators among the feasible members of the strategy's final population (random search:
   everything it drew).
@@ -22,7 +22,7 @@ from mednas.errors import ConfigError, MednasError
 from mednas.search.objectives import minmax
 from mednas.search.pareto import closest_to_ideal, knee
 from mednas.search.pool import CandidatePool
-from mednas.search.rerank import PHASE as RERANK, search_records
+from mednas.search.rerank import PHASE as RERANK, is_rerank_phase, search_records
 
 RULES = ("knee", "closest_to_ideal", "best_dice", "indicator_sum")
 
@@ -84,6 +84,13 @@ def choose(pool: CandidatePool, rule: str) -> dict[str, Any]:
             {"key": (k := pool.genotype(r).key()), "search_dice_mean": float(by_key[k]["dice_mean"]),
              "rerank_dice_mean": float(r["dice_mean"]), "rerank_hd95_mean": float(r["hd95_mean"]),
              "eval_seconds": float(r["eval_seconds"])} for r in reranked]}
+        lower = {}  # the rungs below the last (successive halving), each candidate's Dice on it
+        for r in all_records:
+            if is_rerank_phase(r.get("phase")) and r["phase"] != RERANK:
+                lower.setdefault(r["phase"], []).append({"key": pool.genotype(r).key(), "dice_mean": float(r["dice_mean"]),
+                                                         "eval_seconds": float(r["eval_seconds"])})
+        if lower:
+            out["rerank"]["rungs"] = lower
     return out
 
 

@@ -24,7 +24,7 @@ from mednas.search.archive import ArchiveLog
 from mednas.search.choose import check_rule, choose, ranking_warning
 from mednas.search.objectives import Objectives
 from mednas.search.pool import CandidatePool, archive_columns
-from mednas.search.rerank import PHASE as RERANK_PHASE, RerankSettings, check_rerank, rerank, search_records
+from mednas.search.rerank import check_rerank, is_rerank_phase, rerank_plan, rerank_rungs, rung_phase, search_records
 from mednas.search.strategies import STRATEGIES, StrategySettings, run_strategy
 from mednas.space.base import make_space
 from mednas.train.loop import TrainSettings
@@ -127,8 +127,8 @@ def run_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, arch_cfg:
     kind = search_cfg.get("evaluator", "inherit")
     rule = check_rule(search_cfg.get("choose", "knee"), kind)
     settings = StrategySettings.from_config({**search_cfg, "seed": int(search_cfg.get("seed", seed))})
-    reranking = RerankSettings.from_config(search_cfg.get("rerank"))
-    check_rerank(reranking, kind, rule)
+    rungs = rerank_plan(search_cfg.get("rerank"))
+    check_rerank(rungs, kind, rule)
     space = check_segmentation_search(space_cfg, search_cfg)
     train, val = load_slices(train_path), load_slices(val_path)
     in_ch, n_cls = train.labels.in_channels, train.labels.num_classes
@@ -168,10 +168,11 @@ def run_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, arch_cfg:
              settings.generations, dev_name)
     info = run_strategy(strategy, pool, settings)
     rerank_seconds = 0.0
-    if reranking.enabled:
+    if rungs:
         t_rerank = time.perf_counter()
-        rerank(pool, proxy_evaluator(train_cfg, reranking.epochs, reranking.steps_per_epoch, reranking.image_size,
-                                     build, train, val, device, seed, "rerank"), reranking.top, settings.generations)
+        rerank_rungs(pool, [(r, proxy_evaluator(train_cfg, r.epochs, r.steps_per_epoch, r.image_size, build, train,
+                                                val, device, seed, rung_phase(i, len(rungs))))
+                            for i, r in enumerate(rungs)], settings.generations)
         rerank_seconds = time.perf_counter() - t_rerank
     chosen = choose(pool, rule)
     records = search_records(pool.records())
@@ -188,11 +189,18 @@ def run_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, arch_cfg:
     cost["score_image_size"] = int(meta.get("image_size", proxy_size or image_size))
     cost["skipped_over_budget"] = pool.skipped  # candidates over a budget, costed but not evaluated
     cost["cost_image_size"] = image_size
-    if reranking.enabled:  # included in search_seconds; the time of re-ranked records replayed is not
-        cost["rerank"] = {"top": reranking.top, "finalists": len(chosen.get("rerank", {}).get("finalists", [])),
+    if rungs:  # included in search_seconds; the time of re-ranked records replayed is not
+        phases = [rung_phase(i, len(rungs)) for i in range(len(rungs))]
+        per_rung = [{"phase": ph, "top": r.top, "steps": r.epochs * r.steps_per_epoch if r.steps_per_epoch else None,
+                     "image_size": r.image_size or image_size,
+                     "trained": sum(1 for x in pool.records() if x["phase"] == ph),
+                     "evaluation_seconds": round(sum(x["eval_seconds"] for x in pool.records() if x["phase"] == ph), 3)}
+                    for ph, r in zip(phases, rungs)]
+        cost["rerank"] = {"top": rungs[-1].top, "finalists": len(chosen.get("rerank", {}).get("finalists", [])),
                           "seconds_this_run": round(rerank_seconds, 3),
                           "evaluation_seconds": round(sum(r["eval_seconds"] for r in pool.records()
-                                                          if r["phase"] == RERANK_PHASE), 3)}
+                                                          if is_rerank_phase(r["phase"])), 3),
+                          "rungs": per_rung}
     if "final_val_dice" in meta:
         warning = ranking_warning(float(chosen["record"]["dice_mean"]), float(meta["final_val_dice"]))
         if warning:
