@@ -9,7 +9,8 @@ import torch
 from mednas.data.slices import SliceSet
 from mednas.errors import DataError
 from mednas.evaluate.proxy import genotype_seed
-from mednas.space.cardiac import Genotype
+from mednas.models.supernets import supernet_family
+from mednas.space.base import Genotype
 from mednas.train.supernet import calibration_batches, evaluate_genotype, load_supernet
 from mednas.train.validation import metric_names
 
@@ -28,9 +29,10 @@ class InheritEvaluator:
         if lacking:
             raise DataError(f"{supernet_path}: the supernet's metadata lacks {', '.join(lacking)}; retrain the "
                             "supernet with this version")
-        if (self.arch.in_channels, self.arch.num_classes) != (train.labels.in_channels, train.labels.num_classes):
-            raise DataError(f"{supernet_path}: the supernet takes {self.arch.in_channels} input channel(s) and "
-                            f"predicts {self.arch.num_classes} classes, but the data have "
+        in_ch, n_cls = supernet_family(self.space.name).channels(self.arch)
+        if (in_ch, n_cls) != (train.labels.in_channels, train.labels.num_classes):
+            raise DataError(f"{supernet_path}: the supernet takes {in_ch} input channel(s) and "
+                            f"predicts {n_cls} classes, but the data have "
                             f"{train.labels.in_channels} and {train.labels.num_classes}; retrain the supernet")
         size = int(self.meta["image_size"])
         train, val = train.resized(size), val.resized(size)

@@ -29,7 +29,7 @@ from mednas.search.strategies import STRATEGIES, StrategySettings, run_strategy
 from mednas.space.base import make_space
 from mednas.train.loop import TrainSettings
 from mednas.train.stages import fingerprint
-from mednas.train.supernet import has_supernet
+from mednas.models.supernets import has_supernet, supernet_spaces
 
 log = logging.getLogger("mednas")
 
@@ -91,8 +91,8 @@ def check_segmentation_search(space_cfg: Mapping, search_cfg: Mapping):
         raise ConfigError(f"space.name: space '{space.name}' has no largest() genotype, which a segmentation search "
                           "needs (mednas.space.base.SegmentationSpace)")
     if not has_supernet(space) and search_cfg.get("evaluator", "inherit") == "inherit":
-        raise ConfigError(f"search.evaluator: inherit needs a weight-sharing supernet, which only the cardiac space "
-                          f"has; space '{space.name}' takes proxy or zerocost")
+        raise ConfigError(f"search.evaluator: inherit needs a weight-sharing supernet, which space '{space.name}' "
+                          f"has not (spaces with one: {supernet_spaces()}); it takes proxy or zerocost")
     if not has_latency_table(space):
         budgets = search_cfg.get("budgets") or {}
         spread = (search_cfg.get("surrogate") or {}).get("spread")

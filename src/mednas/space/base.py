@@ -62,9 +62,10 @@ class SegmentationSpace(SearchSpace, Protocol):
     """What a segmentation search needs beyond :class:`SearchSpace`: ``largest()``, the genotype
     whose network is deepest (it fixes the input sizes the space takes) and costliest (a cost
     objective's first normaliser). Its networks come from a builder registered for the task
-    ``segmentation`` (``mednas.models.registry.register_network``). A weight-sharing supernet and
-    latency look-up table exist for the cardiac space only; other spaces are searched with the
-    ``proxy`` or ``zerocost`` evaluator on params and FLOPs."""
+    ``segmentation`` (``mednas.models.registry.register_network``). A weight-sharing supernet is
+    a family registered for the space (``mednas.models.supernets.register_supernet``: the cardiac
+    space has one); a space without one is searched with the ``proxy`` or ``zerocost`` evaluator.
+    The latency look-up table exists for the cardiac space only."""
 
     def largest(self) -> Any: ...
 

@@ -13,12 +13,11 @@ from typing import Any
 from mednas.atomic import atomic_outputs
 from mednas.csvio import write_rows
 from mednas.data.slices import load_slices
-from mednas.models.cardiac_net import ArchSettings
+from mednas.models.supernets import supernet_family
 from mednas.provenance import sha256_file
-from mednas.errors import ConfigError
 from mednas.space.base import make_space
 from mednas.train.loop import TrainSettings
-from mednas.train.supernet import has_supernet, save_supernet, train_supernet
+from mednas.train.supernet import save_supernet, train_supernet
 
 log = logging.getLogger("mednas")
 
@@ -33,11 +32,9 @@ def run_train_supernet(train_path: str, val_path: str, space_cfg: Mapping, arch_
                        out_curve: str) -> list[dict[str, Any]]:
     """Train the supernet, write ``supernet.pt`` and ``curve.csv`` together, drop the checkpoint."""
     space = make_space(space_cfg)
-    if not has_supernet(space):
-        raise ConfigError(f"space.name: space '{space.name}' has no weight-sharing supernet (the cardiac space "
-                          "only); search it with search.evaluator proxy or zerocost")
+    family = supernet_family(space.name)  # refused before any data is read
     train, val = load_slices(train_path), load_slices(val_path)
-    arch = ArchSettings.from_config(arch_cfg, train.labels.in_channels, train.labels.num_classes)
+    arch = family.settings(arch_cfg, train.labels.in_channels, train.labels.num_classes)
     settings = TrainSettings.from_config(train_cfg, epochs=int(supernet_cfg["epochs"]),
                                          steps_per_epoch=supernet_cfg.get("steps_per_epoch"))
     if supernet_cfg.get("image_size") is not None:

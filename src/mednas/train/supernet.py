@@ -1,41 +1,31 @@
-"""Supernet training with the sandwich rule, and the supernet file format."""
+"""Supernet training with the sandwich rule, and the supernet file format, for any space with a
+registered supernet family (:mod:`mednas.models.supernets`)."""
 
 from __future__ import annotations
 
 import random
-from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from mednas.data.slices import SliceSet
-from mednas.models.cardiac_net import ArchSettings, CardiacNet, build_supernet
-from mednas.space.cardiac import CardiacSpace, Genotype
+from mednas.errors import DataError
+from mednas.models.supernets import has_supernet, supernet_family
+from mednas.space.base import SearchSpace
 from mednas.train.bn import recalibrate_bn
 from mednas.train.loop import TrainSettings, fit
 from mednas.train.seeding import seed_everything
 from mednas.train.validation import evaluate_volumes
 
-
-def has_supernet(space: Any) -> bool:
-    """Whether ``space`` has a weight-sharing supernet: the one trained here is built by
-    :func:`mednas.models.cardiac_net.build_supernet` and samples :class:`CardiacSpace` genotypes."""
-    return isinstance(space, CardiacSpace)
+__all__ = ["has_supernet", "sandwich", "calibration_batches", "evaluate_genotype", "train_supernet",
+           "save_supernet", "load_supernet"]
 
 
-def sandwich(space: CardiacSpace, rng: random.Random, n_random: int) -> list[Genotype]:
-    """Largest, smallest and ``n_random`` random genotypes (Yu et al.'s sandwich rule).
-
-    The categorical genes of the largest and smallest are drawn at random, so every
-    attention and fusion module is trained at full and minimal width.
-    """
-    # Draw order (attention, fusion of each, then activations) is part of a run's reproducibility.
-    picks = [(rng.choice(space.attentions), rng.choice(space.fusions)) for _ in range(2)]
-    acts = [rng.choice(space.activations) for _ in range(2)]
-    big, small = (replace(g, attention=att, fusion=fusion, activation=act)
-                  for g, (att, fusion), act in zip((space.largest(), space.smallest()), picks, acts))
-    return [big, small, *(space.sample(rng) for _ in range(n_random))]
+def sandwich(space: SearchSpace, rng: random.Random, n_random: int) -> list[Any]:
+    """One sandwich-rule step's genotypes of ``space`` (its family's rule: largest first)."""
+    return supernet_family(space.name).sandwich(space, rng, n_random)
 
 
 def calibration_batches(data: SliceSet, device: str, batch_size: int, n_batches: int, seed: int) -> list[torch.Tensor]:
@@ -45,7 +35,7 @@ def calibration_batches(data: SliceSet, device: str, batch_size: int, n_batches:
             for i in range(min(n_batches, max(1, len(data) // batch_size)))]
 
 
-def evaluate_genotype(model: CardiacNet, genotype: Genotype, calib: list[torch.Tensor], val: SliceSet, device: str,
+def evaluate_genotype(model: nn.Module, genotype: Any, calib: list[torch.Tensor], val: SliceSet, device: str,
                       batch_size: int) -> dict[str, float]:
     """Recalibrate BN for ``genotype`` on ``calib``, then Dice / HD95 on the validation volumes."""
     recalibrate_bn(model, calib, lambda x: model(x, genotype))
@@ -53,22 +43,24 @@ def evaluate_genotype(model: CardiacNet, genotype: Genotype, calib: list[torch.T
     return evaluate_volumes(lambda x: model(x, genotype), val, device, batch_size)
 
 
-def train_supernet(train: SliceSet, val: SliceSet, space: CardiacSpace, arch: ArchSettings, settings: TrainSettings,
+def train_supernet(train: SliceSet, val: SliceSet, space: SearchSpace, arch: Any, settings: TrainSettings,
                    sandwich_random: int, bn_recal_batches: int, device: str, seed: int, checkpoint: str | Path,
-                   fingerprint: str, distill: bool = True) -> tuple[CardiacNet, list[dict[str, Any]]]:
-    """Train a supernet over ``space``; validation tracks the largest genotype after BN recalibration.
+                   fingerprint: str, distill: bool = True) -> tuple[nn.Module, list[dict[str, Any]]]:
+    """Train the supernet of ``space`` (``arch``: its family's network settings); validation tracks
+    the family's reference genotype (the largest) after BN recalibration.
 
     With ``distill`` the largest network of each sandwich learns from the labels and the others
     from its soft predictions (in-place distillation, BigNAS / OFA). The last weights are kept:
     a supernet's best round for one genotype is no better a choice for the others.
     """
+    family = supernet_family(space.name)
     seed_everything(seed)
-    model = build_supernet(space, arch)
+    model = family.build(space, arch)
     calib = calibration_batches(train, device, settings.batch_size, bn_recal_batches, seed)
-    reference = space.largest()
+    reference = family.reference(space)
     rows = fit(
         model, train, settings, device, seed,
-        archs_per_step=lambda rng: sandwich(space, rng, sandwich_random),
+        archs_per_step=lambda rng: family.sandwich(space, rng, sandwich_random),
         validate=lambda m: evaluate_genotype(m, reference, calib, val, device, settings.val_batch_size),
         checkpoint=checkpoint, fingerprint=fingerprint, distill=distill,
     ).rows
@@ -77,17 +69,22 @@ def train_supernet(train: SliceSet, val: SliceSet, space: CardiacSpace, arch: Ar
     return model, rows
 
 
-def save_supernet(path: str | Path, model: CardiacNet, space: CardiacSpace, arch: ArchSettings,
-                  meta: dict[str, Any]) -> None:
-    """Weights plus everything needed to rebuild the supernet."""
-    torch.save({"state_dict": model.state_dict(), "space": asdict(space), "arch": asdict(arch), "meta": meta}, path)
+def save_supernet(path: str | Path, model: nn.Module, space: SearchSpace, arch: Any, meta: dict[str, Any]) -> None:
+    """Weights plus everything needed to rebuild the supernet: the space's name and its family's record."""
+    family = supernet_family(space.name)
+    torch.save({"state_dict": model.state_dict(), "space_name": space.name, "family": family.describe(space, arch),
+                "meta": meta}, path)
 
 
-def load_supernet(path: str | Path, device: str = "cpu") -> tuple[CardiacNet, CardiacSpace, ArchSettings, dict]:
-    """Rebuild a supernet saved by :func:`save_supernet`."""
+def load_supernet(path: str | Path, device: str = "cpu") -> tuple[nn.Module, SearchSpace, Any, dict]:
+    """Rebuild a supernet saved by :func:`save_supernet`: the model, its space, its network settings, metadata."""
     blob = torch.load(path, map_location=device, weights_only=False)
-    space = CardiacSpace(**{k: tuple(v) for k, v in blob["space"].items()})
-    arch = ArchSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in blob["arch"].items()})
-    model = build_supernet(space, arch)
+    if "space_name" not in blob:
+        raise DataError(f"{path}: a supernet file without its space's name (written before supernets were "
+                        "registered per space); retrain the supernet with this version")
+    family = supernet_family(blob["space_name"], key=f"{path}: space_name")
+    space, arch = family.rebuild(blob["family"])
+    model = family.build(space, arch)
     model.load_state_dict(blob["state_dict"])
     return model.to(device), space, arch, blob["meta"]
+
