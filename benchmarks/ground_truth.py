@@ -28,6 +28,7 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -64,9 +65,10 @@ def train_one(args: tuple) -> dict:
             "curve": [r["val_dice_mean"] for r in rows], "seconds": time.perf_counter() - t0}
 
 
-def load_genotypes(space, path: Path) -> list:
-    """The genotypes listed in ``path``, checked against ``space``: a JSON list of gene dicts, or of
-    entries ``{"genotype": {gene dict}, ...}`` whose other keys are notes for other benchmarks."""
+def load_genotype_entries(space, path: Path) -> list[tuple[Any, dict]]:
+    """The genotypes listed in ``path``, checked against ``space``, each with its entry: a JSON list
+    of gene dicts (entry ``{}``), or of entries ``{"genotype": {gene dict}, ...}`` whose other keys
+    are notes for other benchmarks."""
     from mednas.errors import ConfigError
 
     try:
@@ -76,10 +78,15 @@ def load_genotypes(space, path: Path) -> list:
     if not isinstance(items, list) or not items:
         raise ConfigError(f"--genotypes {path}: expected a non-empty JSON list of genotype dicts")
     try:
-        return [space.from_dict(item["genotype"] if isinstance(item, dict) and "genotype" in item else item)
-                for item in items]
+        return [(space.from_dict(item["genotype"]), item) if isinstance(item, dict) and "genotype" in item
+                else (space.from_dict(item), {}) for item in items]
     except (ValueError, TypeError, KeyError) as e:
         raise ConfigError(f"--genotypes {path}: {e}") from e
+
+
+def load_genotypes(space, path: Path) -> list:
+    """The genotypes listed in ``path`` (see :func:`load_genotype_entries`)."""
+    return [g for g, _ in load_genotype_entries(space, path)]
 
 
 def main() -> None:

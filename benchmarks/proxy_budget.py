@@ -27,7 +27,7 @@ from functools import partial
 from pathlib import Path
 
 from _configs import open_benchmark
-from ground_truth import load_genotypes
+from ground_truth import load_genotype_entries
 from mednas.data.slices import load_slices
 from mednas.models.registry import build_model, searched_spec
 from mednas.search.stages import proxy_evaluator
@@ -60,10 +60,9 @@ def main() -> None:
     cfg, device = open_benchmark(args.config, args.device)
     results = REPO / "results" / cfg["experiment"]
     space = make_space(cfg["space"])
-    genotypes = load_genotypes(space, Path(args.genotypes))
-    entries = json.loads(Path(args.genotypes).read_text())
-    retrained = {g.key(): float(e["retrained_dice"]) for g, e in zip(genotypes, entries)
-                 if "genotype" in e and e.get("retrained_dice") is not None}
+    entries = load_genotype_entries(space, Path(args.genotypes))
+    genotypes = [g for g, _ in entries]
+    retrained = {g.key(): float(e["retrained_dice"]) for g, e in entries if e.get("retrained_dice") is not None}
     data_dir = Path(args.data) if args.data else results / "data"
     train, val = load_slices(data_dir / "train.npz"), load_slices(data_dir / "val.npz")
     image_size = None if args.image_size == "full" else int(args.image_size)

@@ -12,14 +12,14 @@ from torch import nn
 
 from mednas.data.slices import SliceSet
 from mednas.errors import DataError
-from mednas.models.supernets import has_supernet, supernet_family
+from mednas.models.supernets import supernet_family
 from mednas.space.base import SearchSpace
 from mednas.train.bn import recalibrate_bn
 from mednas.train.loop import TrainSettings, fit
 from mednas.train.seeding import seed_everything
 from mednas.train.validation import evaluate_volumes
 
-__all__ = ["has_supernet", "sandwich", "calibration_batches", "evaluate_genotype", "train_supernet",
+__all__ = ["sandwich", "calibration_batches", "evaluate_genotype", "train_supernet",
            "save_supernet", "load_supernet"]
 
 
