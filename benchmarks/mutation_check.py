@@ -44,6 +44,12 @@ class Mutation:
 MUTATIONS = (
     Mutation("re-ranking ignored by the best_dice pick", "src/mednas/search/choose.py",
              "candidates = reranked or feasible", "candidates = feasible", ("tests/test_search.py",)),
+    Mutation("a later rung promotes by search Dice, not the rung below", "src/mednas/search/rerank.py",
+             "chosen = finalists(pool, top) if below is None else _best(below, top)",
+             "chosen = finalists(pool, top)", ("tests/test_search.py",)),
+    Mutation("report figures keep the lower rungs' records", "src/mednas/search/rerank.py",
+             "(phase == PHASE or (phase.startswith(RUNG_PREFIX)", "(phase == PHASE or (False",
+             ("tests/test_report.py",)),
     Mutation("feasible_init keeps over-budget draws", "src/mednas/search/strategies.py",
              "if pool.within_budgets(g):", "if True:", ("tests/test_search.py",)),
     Mutation("GA tournament picks the worse parent", "src/mednas/search/strategies.py",

@@ -34,6 +34,7 @@ from scipy.stats import kendalltau
 
 from _configs import open_benchmark
 from mednas.data.slices import load_slices
+from mednas.errors import ConfigError
 from mednas.evaluate.zerocost import INDICATORS
 from mednas.models.cardiac_net import ArchSettings, build_subnet
 from mednas.search.stages import make_evaluator
@@ -79,7 +80,11 @@ def main() -> None:
     if gt_path.exists():
         gt = json.loads(gt_path.read_text())
         truth = {r["key"]: r for r in gt["rows"]}
-        genotypes = {k: space.from_dict(r["genotype"]) for k, r in truth.items()}
+        try:
+            genotypes = {k: space.from_dict(r["genotype"]) for k, r in truth.items()}
+        except ValueError as e:  # e.g. a ground truth drawn before the config narrowed the space
+            raise ConfigError(f"--ground-truth {gt_path}: {e}; give the space it was drawn from as an overlay "
+                              "(benchmarks/overlays/, e.g. acdc_cpu_paper_dropout.yaml)") from e
         print(f"ground truth: {len(truth)} genotypes from {gt_path} ({gt['budget']['rounds']} x "
               f"{gt['budget']['steps_per_round']} steps on {gt['device']})")
     else:

@@ -400,3 +400,15 @@ def test_dataset_names_come_from_the_data(tmp_path, phantom_dir):
     assert dataset_name("nnunet_raw", raw) == "Dataset042_Polyps"  # nnU-Net does not require a name
     (raw / "dataset.json").write_text(json.dumps({**meta, "name": "Kvasir-SEG"}))
     assert dataset_name("nnunet_raw", raw) == "Kvasir-SEG"  # formerly: every nnunet_raw set was "ACDC"
+
+
+def test_figures_read_the_strategys_own_records_without_any_rerank_rung(tmp_path):
+    """Re-ranked records (phases rung1, rung2, rerank) were trained on other budgets: the Pareto and
+    correlation figures leave every rung out, not only the last."""
+    from mednas.report.stages import strategy_archive
+
+    path = tmp_path / "archive.csv"
+    path.write_text("generation,phase,key,dice_mean\n1,nsga2,a,0.5\n2,nsga2,b,0.6\n4,rung1,a@rung1,0.7\n"
+                    "4,rung2,a@rung2,0.75\n4,rerank,a@rerank,0.8\n1,init,c,0.4\n")
+    df = strategy_archive(str(path))
+    assert list(df["key"]) == ["a", "b", "c"]

@@ -119,7 +119,7 @@ def test_search_rule_reranks_the_proxy_finalists_up_two_rungs(tmp_path):
         return sorted(records, key=lambda r: (-float(r["dice_mean"]), float(r["flops"])))[:n]
 
     assert [r["key"] for r in rung1] == [f"{r['key']}@rung1" for r in best(searched, 3)]
-    # the last rung promotes by rung1's Dice, not by the search's
+    # the last rung promotes by rung1's Dice (the unit test shows it differs from promoting by the search's)
     assert [r["key"] for r in reranked] == [r["key"].replace("@rung1", "@rerank") for r in best(rung1, 2)]
     chosen = json.loads((out / "chosen.json").read_text())
     winner = max(reranked, key=lambda r: float(r["dice_mean"]))

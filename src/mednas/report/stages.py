@@ -83,6 +83,13 @@ def run_tables(summary_paths: Mapping[str, Sequence[str]], per_case_paths: Mappi
     return {"best_searched": best}
 
 
+def strategy_archive(path: str) -> pd.DataFrame:
+    """A search's archive.csv without its re-ranking rungs' records (every rung's phase): those were
+    scored on other training budgets and are no candidates of the strategy's front."""
+    df = pd.read_csv(path)
+    return df[~df["phase"].map(is_rerank_phase)].reset_index(drop=True)
+
+
 def run_figures(archive_paths: Mapping[str, str], summary_paths: Mapping[str, str], curve_paths: Mapping[str, str],
                 model_paths: Mapping[str, str], test_path: str, overlay_count: int, device: str,
                 outputs: Mapping[str, str]) -> None:
@@ -92,7 +99,7 @@ def run_figures(archive_paths: Mapping[str, str], summary_paths: Mapping[str, st
     summaries = {m: _read_json(p) for m, p in summary_paths.items()}
     unit = next(iter(summaries.values()))["distance_unit"]
     # the strategy's own candidates: a re-ranked finalist was scored on another training budget
-    archives = {s: (df := pd.read_csv(p))[~df["phase"].map(is_rerank_phase)] for s, p in archive_paths.items()}
+    archives = {s: strategy_archive(p) for s, p in archive_paths.items()}
     curves = {m: pd.read_csv(p) for m, p in curve_paths.items()}
     test = load_slices(test_path)
     patients = [str(p) for p in test.patient_ids()]

@@ -5,8 +5,11 @@ early in training narrow networks score level with wider ones that win once trai
 end. After the strategy has spent its budget, its best candidates go up one or more rungs of
 successive halving (Jamieson and Talwalkar 2016; Hyperband, Li et al. 2018): on each rung the
 ``top`` best of the rung below (the first rung: the candidates within every budget with the
-highest search Dice) are trained again from fresh weights for a longer budget (rounds, steps,
-image size), and the final pick is the best of the last rung by its validation Dice.
+highest search Dice) are trained again from freshly initialised weights for a longer budget
+(rounds, steps, image size), and the final pick is the best of the last rung by its validation
+Dice. Every rung seeds a candidate as the search's proxy does (``genotype_seed``): a rung re-runs
+the same initialisation for longer rather than drawing another, so its noise is correlated with
+the rung below; what changes between rungs is the budget.
 
 ``search.rerank`` is one rung (a mapping) or several (a list, cheapest first, each keeping no
 more candidates than the one below). The last rung's records sit in the archive under phase

@@ -174,7 +174,11 @@ def run_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, arch_cfg:
                                                 val, device, seed, rung_phase(i, len(rungs))))
                             for i, r in enumerate(rungs)], settings.generations)
         rerank_seconds = time.perf_counter() - t_rerank
+    no_final = bool(rungs) and not any(r["phase"] == rung_phase(len(rungs) - 1, len(rungs)) for r in pool.records())
     chosen = choose(pool, rule)
+    if no_final:  # nothing within the budgets scored: choose fell back on the search's own Dice; say so
+        chosen["rerank_warning"] = "search.rerank trained no finalist on its last rung; the pick is by search Dice"
+        log.warning("search %s: %s", strategy, chosen["rerank_warning"])
     records = search_records(pool.records())
     front, F = pool.front(records)
     pareto = [{**r, **dict(zip(objectives.labels, map(float, row)))} for r, row in zip(front, F)]
@@ -191,7 +195,9 @@ def run_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, arch_cfg:
     cost["cost_image_size"] = image_size
     if rungs:  # included in search_seconds; the time of re-ranked records replayed is not
         phases = [rung_phase(i, len(rungs)) for i in range(len(rungs))]
-        per_rung = [{"phase": ph, "top": r.top, "steps": r.epochs * r.steps_per_epoch if r.steps_per_epoch else None,
+        per_rung = [{"phase": ph, "top": r.top,
+                     "steps": TrainSettings.from_config(train_cfg, epochs=r.epochs,
+                                                        steps_per_epoch=r.steps_per_epoch).total_steps(len(train)),
                      "image_size": r.image_size or image_size,
                      "trained": sum(1 for x in pool.records() if x["phase"] == ph),
                      "evaluation_seconds": round(sum(x["eval_seconds"] for x in pool.records() if x["phase"] == ph), 3)}
@@ -241,6 +247,7 @@ def search_cost(pool: CandidatePool, kind: str, strategy: str, device: str, dev_
     records = pool.records()
     searched = search_records(records)  # re-ranked finalists are no extra candidates
     eval_seconds = sum(r["eval_seconds"] for r in records)
+    search_eval_seconds = sum(r["eval_seconds"] for r in searched)
     replayed_seconds = sum(r["eval_seconds"] for r in records if r["key"] in pool.replayed_keys)
     search_seconds = wall + replayed_seconds
     supernet_counted = supernet_seconds if kind == "inherit" else 0.0
@@ -253,7 +260,7 @@ def search_cost(pool: CandidatePool, kind: str, strategy: str, device: str, dev_
         "candidates": len(searched), "budget": pool.budget, "evaluated_this_run": pool.computed,
         "from_earlier_run": pool.replayed, "repeat_proposals": pool.repeats,
         "evaluation_seconds": round(eval_seconds, 3),
-        "candidates_per_minute": round(60 * len(searched) / eval_seconds, 3) if eval_seconds else None,
+        "candidates_per_minute": round(60 * len(searched) / search_eval_seconds, 3) if search_eval_seconds else None,
         "wall_seconds": round(wall, 3), "search_seconds": round(search_seconds, 3),
         "supernet_seconds": round(supernet_counted, 3),
         "device_hours": device_hours, "gpu_hours": device_hours if on_gpu else None,

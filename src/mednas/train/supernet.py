@@ -87,4 +87,3 @@ def load_supernet(path: str | Path, device: str = "cpu") -> tuple[nn.Module, Sea
     model = family.build(space, arch)
     model.load_state_dict(blob["state_dict"])
     return model.to(device), space, arch, blob["meta"]
-
