@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import asdict, replace
-from typing import Any, Mapping
+from typing import Any
 
 from mednas.models.cardiac_net import ArchSettings, build_supernet
 from mednas.models.supernets import SupernetFamily, register_supernet

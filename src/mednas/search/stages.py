@@ -24,7 +24,7 @@ from mednas.search.archive import ArchiveLog
 from mednas.search.choose import check_rule, choose, ranking_warning
 from mednas.search.objectives import Objectives
 from mednas.search.pool import CandidatePool, archive_columns
-from mednas.search.rerank import check_rerank, is_rerank_phase, rerank_plan, rerank_rungs, rung_phase, search_records
+from mednas.search.rerank import check_rerank, rerank_plan, rerank_rungs, rung_phase, search_records
 from mednas.search.strategies import STRATEGIES, StrategySettings, run_strategy
 from mednas.space.base import make_space
 from mednas.train.loop import TrainSettings
@@ -168,15 +168,16 @@ def run_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, arch_cfg:
              settings.generations, dev_name)
     info = run_strategy(strategy, pool, settings)
     rerank_seconds = 0.0
+    phases = [rung_phase(i, len(rungs)) for i in range(len(rungs))]
+    rung_evaluators, rung_records = [], []
     if rungs:
         t_rerank = time.perf_counter()
-        rerank_rungs(pool, [(r, proxy_evaluator(train_cfg, r.epochs, r.steps_per_epoch, r.image_size, build, train,
-                                                val, device, seed, rung_phase(i, len(rungs))))
-                            for i, r in enumerate(rungs)], settings.generations)
+        rung_evaluators = [proxy_evaluator(train_cfg, r.epochs, r.steps_per_epoch, r.image_size, build, train, val,
+                                           device, seed, phase) for r, phase in zip(rungs, phases)]
+        rung_records = rerank_rungs(pool, list(zip(rungs, rung_evaluators)), settings.generations)
         rerank_seconds = time.perf_counter() - t_rerank
-    no_final = bool(rungs) and not any(r["phase"] == rung_phase(len(rungs) - 1, len(rungs)) for r in pool.records())
     chosen = choose(pool, rule)
-    if no_final:  # nothing within the budgets scored: choose fell back on the search's own Dice; say so
+    if rungs and not rung_records[-1]:  # nothing within the budgets scored: choose fell back on search Dice; say so
         chosen["rerank_warning"] = "search.rerank trained no finalist on its last rung; the pick is by search Dice"
         log.warning("search %s: %s", strategy, chosen["rerank_warning"])
     records = search_records(pool.records())
@@ -194,18 +195,13 @@ def run_search(strategy: str, search_cfg: Mapping, space_cfg: Mapping, arch_cfg:
     cost["skipped_over_budget"] = pool.skipped  # candidates over a budget, costed but not evaluated
     cost["cost_image_size"] = image_size
     if rungs:  # included in search_seconds; the time of re-ranked records replayed is not
-        phases = [rung_phase(i, len(rungs)) for i in range(len(rungs))]
-        per_rung = [{"phase": ph, "top": r.top,
-                     "steps": TrainSettings.from_config(train_cfg, epochs=r.epochs,
-                                                        steps_per_epoch=r.steps_per_epoch).total_steps(len(train)),
-                     "image_size": r.image_size or image_size,
-                     "trained": sum(1 for x in pool.records() if x["phase"] == ph),
-                     "evaluation_seconds": round(sum(x["eval_seconds"] for x in pool.records() if x["phase"] == ph), 3)}
-                    for ph, r in zip(phases, rungs)]
+        per_rung = [{"phase": ph, "top": r.top, "steps": ev.settings.total_steps(len(ev.train)),
+                     "image_size": int(ev.train.image.shape[-1]), "trained": len(done),
+                     "evaluation_seconds": round(sum(x["eval_seconds"] for x in done), 3)}
+                    for ph, r, ev, done in zip(phases, rungs, rung_evaluators, rung_records)]
         cost["rerank"] = {"top": rungs[-1].top, "finalists": len(chosen.get("rerank", {}).get("finalists", [])),
                           "seconds_this_run": round(rerank_seconds, 3),
-                          "evaluation_seconds": round(sum(r["eval_seconds"] for r in pool.records()
-                                                          if is_rerank_phase(r["phase"])), 3),
+                          "evaluation_seconds": round(sum(x["evaluation_seconds"] for x in per_rung), 3),
                           "rungs": per_rung}
     if "final_val_dice" in meta:
         warning = ranking_warning(float(chosen["record"]["dice_mean"]), float(meta["final_val_dice"]))
