@@ -203,6 +203,19 @@ def test_annealing_scores_with_its_own_budget_and_the_pick_comes_from_its_bests(
     assert pick["key"] in {run["best"] for run in info["sa"]}  # the paper's step 4
 
 
+def test_pool_logs_a_phase_evaluators_records_by_their_own_count(tmp_path, caplog):
+    """Records of a phase with its own evaluator lie outside the strategy's budget: no "candidate 5/4"."""
+    import logging
+
+    pool = _pool(tmp_path, ["error", "params"], phases={"sa": Scored(bonus=0.1)}, budget=3)
+    small = [genotype([(1, f, 1, 0, 0, 0, 0)] + [(0, 0, 1, 0, 0, 0, 0)] * 5) for f in range(3)]
+    with caplog.at_level(logging.INFO, logger="mednas"):
+        pool.evaluate(small, 1, "moead")
+        pool.evaluate(small[:2], 2, "sa")
+    lines = [r.getMessage() for r in caplog.records if "(gen " in r.getMessage()]
+    assert [m.split(" (gen")[0] for m in lines] == ["candidate 1/3", "candidate 2/3", "candidate 3/3", "sa 1", "sa 2"]
+
+
 def _hybrid_config(folder: Path, data: Path, strategies=("moead_sa", "moead", "random")) -> Path:
     import yaml
 

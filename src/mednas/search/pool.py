@@ -128,7 +128,13 @@ class CandidatePool:
         record = {"generation": generation, "phase": phase, "key": key, **g.to_dict(), **metrics, **cost,
                   "eval_seconds": round(time.perf_counter() - t0, 4)}
         self.archive.append(record)
-        log.info("candidate %d/%d (gen %d, %s) %s: %s, %.2f s", len(self.seen) + 1, self.budget, generation, phase,
+        # A phase with its own evaluator (a re-ranking rung) lies outside the strategy's budget: count its own records
+        if phase in self.phase_evaluators:
+            done = 1 + sum(1 for k in self.seen if k.endswith(f"@{phase}"))
+            count = f"{phase} {done}"
+        else:
+            count = f"candidate {len(self.seen) + 1}/{self.budget}"
+        log.info("%s (gen %d, %s) %s: %s, %.2f s", count, generation, phase,
                  key, ", ".join(f"{m} {record[m]:.4g}" for m in (*metrics, *cost) if m in
                                 ("dice_mean", "hd95_mean", "cv_acc", "params", "flops", "latency_ms",
                                  *self.objectives.indicators)),
