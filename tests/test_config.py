@@ -324,3 +324,62 @@ def test_proxy_budget_benchmark_scores_listed_genotypes_per_seed(phantom_prepare
     listed.write_text(json.dumps([{"note": "no genes"}]))
     bad = subprocess.run(cmd, capture_output=True, text=True)
     assert bad.returncode != 0 and str(listed) in bad.stderr
+
+
+def test_space_ceiling_benchmark_retrains_tests_and_pairs_with_a_reference(phantom_prepared, tmp_path):
+    """benchmarks/space_ceiling.py: a listed genotype retrained with the config's retraining budget,
+    scored on the test patients and paired with a reference model folder; a finished model is
+    reused; a missing reference is an error naming it, and nothing is written."""
+    import json
+    import subprocess
+    import sys
+
+    import yaml
+
+    gene = {"filters": 8, "kernel": 3, "layers": 2, "dropout": 0.1, "attention": "se", "fusion": "add",
+            "activation": "relu", "res_scale": 1.0}
+    key = "f8-k3-l2-d0.100-se-add-relu-r1.000"
+    listed = tmp_path / "genotypes.json"
+    listed.write_text(json.dumps([{"genotype": gene, "note": "named before any test score"}]))
+    overlay = tmp_path / "tiny.yaml"
+    overlay.write_text(yaml.safe_dump({"retrain": {"epochs": 1, "steps_per_epoch": 2},
+                                       "latency": {"rounds": 1, "warmup": 1, "repeats": 1}}))
+    work, out = tmp_path / "work", tmp_path / "ceiling.json"
+
+    def run(reference, out_path):
+        return subprocess.run([sys.executable, str(REPO / "benchmarks" / "space_ceiling.py"), "--config",
+                               str(REPO / "config" / "config.yaml"), str(overlay), "--genotypes", str(listed),
+                               "--reference", str(reference), "--device", "cpu", "--data", str(phantom_prepared),
+                               "--work", str(work), "--out", str(out_path)], capture_output=True, text=True)
+
+    missing = run(tmp_path / "no_model", out)
+    assert missing.returncode != 0 and "no_model" in missing.stderr and not out.exists()
+
+    from mednas.evaluate.stages import run_evaluate
+    from mednas.models.registry import baseline_spec
+    from mednas.train.stages import run_retrain
+
+    ref = tmp_path / "ref"
+    run_retrain("unet", baseline_spec("unet", {"base": 4, "depth": 2}), str(phantom_prepared / "train.npz"),
+                str(phantom_prepared / "val.npz"), yaml.safe_load((REPO / "config" / "config.yaml").read_text())["train"],
+                {"epochs": 1, "steps_per_epoch": 2}, 0, "cpu", str(ref / ".ck" / "last.pt"), str(ref / "model.pt"),
+                str(ref / "curve.csv"))
+    run_evaluate("unet", str(ref / "model.pt"), str(phantom_prepared / "test.npz"), str(phantom_prepared / "data.json"),
+                 None, {"rounds": 1, "warmup": 1, "repeats": 1}, 64, "cpu", 8,
+                 {"per_case": str(ref / "per_case.csv"), "summary": str(ref / "summary.json")})
+    against_unet = run(ref, out)
+    assert against_unet.returncode == 0, against_unet.stderr
+    assert "retraining" in against_unet.stdout
+    row = json.loads(out.read_text())["rows"][0]
+    assert row["key"] == key and (work / key / "seed0" / "model.pt").exists()
+    assert 0.0 <= row["test_dice"] <= 1.0 and row["params"] > 0
+    unet = json.loads((ref / "summary.json").read_text())
+    assert json.loads(out.read_text())["summary"]["reference_test_dice"] == unet["dice_mean"]
+
+    # the genotype's own folder as the reference: every paired difference is zero
+    itself = run(work / key / "seed0", tmp_path / "self.json")
+    assert itself.returncode == 0, itself.stderr
+    assert "retraining" not in itself.stdout  # the finished model is reused
+    again = json.loads((tmp_path / "self.json").read_text())["rows"][0]
+    assert again["test_dice"] == pytest.approx(row["test_dice"])
+    assert again["dice_vs_reference"]["mean_difference"] == 0.0

@@ -333,7 +333,7 @@ def test_table3_from_a_hand_built_per_case_csv_matches_scipy(tmp_path):
 
     STRUCTURES = {1: "RV", 2: "MYO", 3: "LV"}
     from mednas.evaluate.testset import PER_CASE_COLUMNS, summarise
-    from mednas.report.stages import _per_patient
+    from mednas.report.stages import patient_scores
 
     rng = np.random.default_rng(3)
     patients = [f"patient{i:03d}" for i in (4, 1, 7, 2, 9, 5)]
@@ -353,7 +353,7 @@ def test_table3_from_a_hand_built_per_case_csv_matches_scipy(tmp_path):
     def by_hand(rows, metric):
         return [statistics.fmean(r[metric] for r in rows if r["patient"] == p) for p in sorted(patients)]
 
-    measured = [r for r in table3_rows({m: _per_patient(p) for m, p in paths.items()}, "nas-ga", PAPER3)
+    measured = [r for r in table3_rows({m: patient_scores(p) for m, p in paths.items()}, "nas-ga", PAPER3)
                 if r["source"] == "measured"]
     for row, metric, scale in zip(measured, ("dice", "hd95"), (100, 1)):
         a = scale * np.array(by_hand(tables["unet"], metric))

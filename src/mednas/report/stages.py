@@ -41,7 +41,7 @@ def _read_json(path: str | Path) -> dict[str, Any]:
     return json.loads(Path(path).read_text())
 
 
-def _per_patient(path: str | Path) -> dict[str, dict[str, float]]:
+def patient_scores(path: str | Path) -> dict[str, dict[str, float]]:
     """``{metric: {patient: mean over the patient's volumes and structures}}`` from a ``per_case.csv``."""
     with open(path, newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -72,7 +72,7 @@ def run_tables(summary_paths: Mapping[str, Sequence[str]], per_case_paths: Mappi
     final_hv = {s: {k: final_hypervolume(p) for k, p in zip(seeds, paths)} for s, paths in hypervolume_paths.items()}
     rows2, per_run, columns2 = table2_rows(runs, summary_paths, dataset, paper_table2, final_hv)
     best = best_searched(runs)
-    per_patient = {m: mean_over_seeds([_per_patient(p) for p in paths]) for m, paths in per_case_paths.items()}
+    per_patient = {m: mean_over_seeds([patient_scores(p) for p in paths]) for m, paths in per_case_paths.items()}
     rows3 = table3_rows(per_patient, best, paper_table3, alpha, {m: len(paths) for m, paths in per_case_paths.items()})
     with atomic_outputs([outputs["table2"], outputs["table2_runs"], outputs["table3"]]) as (t2, t2r, t3):
         write_rows(t2, rows2, columns2)
