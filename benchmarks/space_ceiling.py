@@ -16,7 +16,7 @@ Each genotype is trained by ``mednas.train.stages.run_retrain`` and scored by
 ``results/<experiment>/benchmarks/space_ceiling``: ``model.pt``, ``curve.csv``, ``per_case.csv``, ``summary.json``; a finished model is not trained
 again, a killed one resumes from its checkpoint), then compared with ``--reference`` (a model
 folder of a finished run: its ``per_case.csv`` and ``summary.json``) by Table III's paired tests
-over the test patients' mean Dice (%) and HD95 (``mednas.report.stats.paired_tests``). Measured: about 25 min per genotype
+over the test patients' mean Dice (%) and HD95 (``mednas.report.tables.compare_patients``). Measured: about 25 min per genotype
 for config/acdc_cpu.yaml's 2000 steps at 160 px on 2 CPU cores.
 """
 
@@ -42,8 +42,8 @@ def main() -> None:
     from mednas.models.cardiac_net import ArchSettings
     from mednas.models.registry import cardiac_spec
     from mednas.report.stages import patient_scores
-    from mednas.report.stats import paired_tests
-    from mednas.report.tables import single_pair
+    from mednas.errors import DataError
+    from mednas.report.tables import compare_patients
     from mednas.space.cardiac import CardiacSpace
     from mednas.train.stages import run_retrain
 
@@ -102,13 +102,12 @@ def main() -> None:
                      "test_hd95": summary["hd95_mean"], "seconds": round(time.perf_counter() - t0, 1),
                      "folder": str(folder.relative_to(REPO)) if folder.is_relative_to(REPO) else str(folder)})
     for row in rows:
-        mine, theirs = per_patient[row["key"]], per_patient[ref_name]
-        if sorted(mine["dice"]) != sorted(theirs["dice"]):
-            raise SystemExit(f"space_ceiling: {row['key']} and {ref} were scored on different test patients")
         for metric, scale in (("dice", 100.0), ("hd95", 1.0)):
-            patients = sorted(theirs[metric])
-            a, b = [scale * mine[metric][p] for p in patients], [scale * theirs[metric][p] for p in patients]
-            t = paired_tests(a, b) if len(patients) >= 2 else single_pair(a, b)
+            try:
+                t = compare_patients(per_patient[row["key"]][metric], per_patient[ref_name][metric], scale,
+                                     f"{row['key']} and {ref}")
+            except DataError as err:
+                raise SystemExit(f"space_ceiling: {err}") from err
             row[f"{metric}_vs_reference"] = {k: t[k] for k in ("n", "mean_difference", "t_p_value",
                                                                 "wilcoxon_p_value", "note")}
         d = row["dice_vs_reference"]

@@ -289,6 +289,19 @@ def single_pair(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
             "note": f"{len(a)} test patient(s): paired tests need at least 2"}
 
 
+def compare_patients(scores: Mapping[str, float], reference: Mapping[str, float], scale: float,
+                     names: str) -> dict[str, Any]:
+    """Paired tests of ``scale`` x per-patient ``scores`` against ``reference`` (``single_pair`` below 2 patients).
+
+    ``names`` says which two models in the error raised when they were scored on different patients.
+    """
+    patients = sorted(reference)
+    if sorted(scores) != patients:
+        raise DataError(f"{names} were scored on different test patients")
+    a, b = [scale * scores[p] for p in patients], [scale * reference[p] for p in patients]
+    return paired_tests(a, b) if len(patients) >= 2 else single_pair(a, b)
+
+
 def mean_over_seeds(per_seed: Sequence[Mapping[str, Mapping[str, float]]]) -> dict[str, dict[str, float]]:
     """``{metric: {patient: score}}`` averaged over replicates, which must score the same patients."""
     if not per_seed:
@@ -318,12 +331,7 @@ def table3_rows(per_patient: Mapping[str, Mapping[str, Mapping[str, float]]], re
         if model == reference_model:
             continue
         for metric, scale in (("dice", 100.0), ("hd95", 1.0)):
-            patients = sorted(ref[metric])
-            if sorted(scores[metric]) != patients:
-                raise DataError(f"{model} and {reference_model} were scored on different test patients")
-            a = [scale * scores[metric][p] for p in patients]
-            b = [scale * ref[metric][p] for p in patients]
-            res = paired_tests(a, b) if len(patients) >= 2 else single_pair(a, b)
+            res = compare_patients(scores[metric], ref[metric], scale, f"{model} and {reference_model}")
             rows.append({
                 "method": model_method(model)[0], "model": model, "reference_model": reference_model,
                 "metric": "dsc_avg" if metric == "dice" else "hd95_avg", "n_patients": res["n"],
