@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from mednas.errors import ConfigError, MednasError
+from mednas.search.initial import DRAWS_PER_MEMBER, balanced_subset, check_initial_design, with_cost_strata
 from mednas.search.pareto import survival_order
 from mednas.search.pool import CandidatePool
 from mednas.space.base import Genotype, IntegerCoding
@@ -51,6 +52,8 @@ class StrategySettings:
     seed: int = 0
     # ga, nsga2, random: initial genotypes drawn within every budget (costs are known before training)
     feasible_init: bool = False
+    # ga, nsga2: ``random`` draws, or a ``balanced`` design covering every gene's values evenly (search.initial)
+    initial_design: str = "random"
     # ga
     crossover_rate: float = 0.9
     uniform_p: float = 0.5
@@ -71,7 +74,8 @@ class StrategySettings:
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> StrategySettings:
-        flat = {k: cfg[k] for k in ("population", "generations", "seed", "feasible_init") if k in cfg}
+        flat = {k: cfg[k] for k in ("population", "generations", "seed", "feasible_init", "initial_design")
+                if k in cfg}
         for section in ("ga", "moead_sa"):
             flat.update(cfg.get(section) or {})
         known = {f.name for f in fields(cls)}
@@ -84,6 +88,7 @@ class StrategySettings:
             SurrogateSettings.from_config(cfg["surrogate"])
             flat["surrogate"] = dict(cfg["surrogate"])
         s = cls(**flat)
+        check_initial_design(s.initial_design)
         if s.population < 2 or s.generations < 1:
             raise ConfigError(f"search.population must be >= 2 and search.generations >= 1, got {s.population}, "
                               f"{s.generations}")
@@ -139,6 +144,25 @@ def _initial_draw(pool: CandidatePool, s: StrategySettings, rng: random.Random):
     return draw
 
 
+def _initial_population(pool: CandidatePool, s: StrategySettings, rng: random.Random) -> list[Genotype]:
+    """The GA's first generation: distinct initial draws, or a balanced design chosen among many of them."""
+    n = min(s.population, pool.remaining)
+    if s.initial_design == "random":
+        return _distinct_new(pool, n, _initial_draw(pool, s, rng))
+    draws = _distinct_new(pool, DRAWS_PER_MEMBER * n, _initial_draw(pool, s, rng), tries_per=10)
+    if len(draws) < n:  # a space with fewer distinct genotypes than that: every one of them
+        return draws
+    return [draws[i] for i in _balanced(pool, draws, n, rng)]
+
+
+def _balanced(pool: CandidatePool, genotypes: list[Genotype], n: int, rng: random.Random) -> list[int]:
+    """Indices of a balanced design of ``n`` among ``genotypes``: genes and budgeted costs stratified."""
+    budgeted = tuple(pool.objectives.budgets)
+    costs = [pool.cost_of(g, budgeted) for g in genotypes] if budgeted else []
+    rows, variables = with_cost_strata([g.to_dict() for g in genotypes], pool.space.variables(), costs)
+    return balanced_subset(rows, variables, n, rng)
+
+
 # -- ga ---------------------------------------------------------------------------------
 def binary_tournament(position: np.ndarray, rng: random.Random) -> int:
     """Index of the better of two members drawn with replacement (lower ``position`` is better)."""
@@ -149,8 +173,7 @@ def binary_tournament(position: np.ndarray, rng: random.Random) -> int:
 def run_ga(pool: CandidatePool, s: StrategySettings) -> dict[str, Any]:
     space, rng = pool.space, random.Random(s.seed)
     gen = 1
-    pop = pool.evaluate(_distinct_new(pool, min(s.population, pool.remaining), _initial_draw(pool, s, rng)), gen,
-                        "init")
+    pop = pool.evaluate(_initial_population(pool, s, rng), gen, "init")
     pool.end_generation(gen)
     while pool.remaining > 0 and gen < s.max_generations:
         gen += 1
@@ -256,6 +279,34 @@ def _feasible_sampling(pool: CandidatePool, decode):
     return FeasibleSampling()
 
 
+def _balanced_sampling(pool: CandidatePool, decode, feasible: bool):
+    """pymoo's mixed-variable sampling drawn about ``DRAWS_PER_MEMBER`` times over (within every budget when
+    ``feasible``), reduced to a balanced design (``search.initial_design: balanced``)."""
+    from pymoo.core.mixed import MixedVariableSampling
+    from pymoo.core.sampling import Sampling
+
+    class BalancedSampling(Sampling):
+        def _do(self, problem, n_samples, random_state=None, **kwargs):
+            want, distinct = DRAWS_PER_MEMBER * n_samples, {}
+            for _ in range(max(1, FEASIBLE_TRIES // n_samples)):
+                for x in MixedVariableSampling()._do(problem, want, random_state=random_state, **kwargs):
+                    g = decode(x)
+                    if not feasible or pool.within_budgets(g):
+                        distinct.setdefault(g.key(), x)
+                if len(distinct) >= want:
+                    break
+            xs = list(distinct.values())[:want]
+            if len(xs) < n_samples:
+                raise MednasError(f"search.initial_design balanced: {len(xs)} distinct genotypes"
+                                  f"{' within search.budgets ' + str(dict(pool.objectives.budgets)) if feasible else ''}"
+                                  f" in {max(1, FEASIBLE_TRIES // n_samples) * want} random draws, fewer than the "
+                                  f"population of {n_samples}")
+            rng = random.Random(int(random_state.integers(2**31)))
+            return [xs[i] for i in _balanced(pool, [decode(x) for x in xs], n_samples, rng)]
+
+    return BalancedSampling()
+
+
 def run_nsga2(pool: CandidatePool, s: StrategySettings) -> dict[str, Any]:
     from pymoo.algorithms.moo.nsga2 import NSGA2
     from pymoo.core.mixed import MixedVariableDuplicateElimination, MixedVariableMating, MixedVariableSampling
@@ -267,7 +318,10 @@ def run_nsga2(pool: CandidatePool, s: StrategySettings) -> dict[str, Any]:
     def decode(x):
         return pool.space.repair(pool.space.from_variables(x))
 
-    sampling = _feasible_sampling(pool, decode) if s.feasible_init else MixedVariableSampling()
+    if s.initial_design == "balanced":
+        sampling = _balanced_sampling(pool, decode, s.feasible_init)
+    else:
+        sampling = _feasible_sampling(pool, decode) if s.feasible_init else MixedVariableSampling()
     algorithm = NSGA2(pop_size=s.population, sampling=sampling,
                       mating=MixedVariableMating(eliminate_duplicates=MixedVariableDuplicateElimination()),
                       eliminate_duplicates=MixedVariableDuplicateElimination())
@@ -412,7 +466,20 @@ def run_strategy(name: str, pool: CandidatePool, settings: StrategySettings) -> 
     except KeyError:
         raise ConfigError(f"unknown search strategy '{name}'; choose from {sorted(STRATEGIES)}") from None
     check_feasible_init(settings.feasible_init, [name])
+    check_initial_design_strategies(settings.initial_design, [name])
     return fn(pool, settings)
+
+
+INITIAL_DESIGN_STRATEGIES = ("ga", "nsga2")
+
+
+def check_initial_design_strategies(design: str, strategies) -> None:
+    """``search.initial_design: balanced`` shapes a first generation; random search has none, and the
+    other strategies' initial draws are pymoo's or the surrogate's own."""
+    other = sorted(set(strategies) - set(INITIAL_DESIGN_STRATEGIES))
+    if check_initial_design(design) != "random" and other:
+        raise ConfigError(f"search.initial_design {design} applies to {list(INITIAL_DESIGN_STRATEGIES)}; not to "
+                          f"{other}")
 
 
 def check_feasible_init(feasible_init: bool, strategies) -> None:

@@ -86,9 +86,10 @@ def check_strategies(search_cfg: Mapping[str, Any]) -> None:
         raise ConfigError("search.strategies: surrogate predicts trained (or inherited) accuracy; search.evaluator "
                           "zerocost gives none (use inherit, proxy or kfold)")
     SurrogateSettings.from_config(search_cfg.get("surrogate"))
-    from mednas.search.strategies import check_feasible_init
+    from mednas.search.strategies import check_feasible_init, check_initial_design_strategies
 
     check_feasible_init(bool(search_cfg.get("feasible_init", False)), search_cfg.get("strategies") or ())
+    check_initial_design_strategies(str(search_cfg.get("initial_design", "random")), search_cfg.get("strategies") or ())
 
 
 def _variables(space, g) -> dict[str, Any]:

@@ -1,0 +1,102 @@
+"""Initial populations that cover every gene's values evenly (``search.initial_design: balanced``).
+
+A random initial population of 20 under tight budgets covers the space unevenly: on real ACDC
+(config/acdc_cpu.yaml, seed 0) it held one ReLU network and one 4-stage network of 20, so the
+evolution never combined the genes of the network that matches the U-Net (f16-k3-l4 ReLU). A
+balanced design picks the population from many random draws (within the budgets when
+``feasible_init`` is on) so that each value of each gene appears about equally often, in the way
+a Latin hypercube stratifies each axis. pymoo's LatinHypercubeSampling covers real boxes only and
+knows no budgets, and scikit-learn / scipy's samplers neither, so the selection is written here:
+a greedy pass that always adds the draw whose gene values are the least represented so far.
+
+The budgeted costs (params, FLOPs, latency: known before training) are stratified as well, over
+the range the draws span: the networks that use most of a budget are rare among random feasible
+draws (3 % of them were 4-stage 3x3 networks of 12 or more filters on acdc_cpu), and they are the
+ones that match the U-Net there. With the costs as strata, seeds 0-5 gave 5-7 such 4-stage
+networks in a population of 20, against 3-4 with the genes alone and 1 in the random draw.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mednas.errors import ConfigError
+
+INITIAL_DESIGNS = ("random", "balanced")
+DRAWS_PER_MEMBER = 10  # the balanced design chooses among this many distinct draws per member
+REAL_BINS = 4          # a real gene is stratified into this many equal-width bins
+
+
+def check_initial_design(name: str) -> str:
+    """``name`` if it is a known initial design, else a clear error."""
+    if name not in INITIAL_DESIGNS:
+        raise ConfigError(f"search.initial_design must be one of {list(INITIAL_DESIGNS)}, got {name!r}")
+    return name
+
+
+def gene_bin(var: Any, value: Any) -> Any:
+    """The stratum of ``value`` for pymoo variable ``var``: a choice or integer is its own stratum,
+    a real falls in one of ``REAL_BINS`` equal-width bins of its bounds."""
+    from pymoo.core.variable import Real
+
+    if isinstance(var, Real):
+        lo, hi = var.bounds
+        return min(REAL_BINS - 1, int((float(value) - lo) / (hi - lo) * REAL_BINS)) if hi > lo else 0
+    return value
+
+
+def n_bins(var: Any) -> int:
+    """How many strata variable ``var`` has."""
+    from pymoo.core.variable import Choice, Integer, Real
+
+    if isinstance(var, Real):
+        return REAL_BINS
+    if isinstance(var, Integer):
+        return int(var.bounds[1]) - int(var.bounds[0]) + 1
+    if isinstance(var, Choice):
+        return len(var.options)
+    raise TypeError(f"unsupported pymoo variable {type(var).__name__}")
+
+
+def with_cost_strata(genes: Sequence[Mapping[str, Any]], variables: Mapping[str, Any],
+                     costs: Sequence[Mapping[str, float]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """``genes`` and ``variables`` extended by each cost column of ``costs`` (one row per genotype) as a
+    real stratum spanning the draws' range; a constant cost is left out (it has one stratum)."""
+    from pymoo.core.variable import Real
+
+    rows, var = [dict(g) for g in genes], dict(variables)
+    for column in (costs[0] if costs else {}):
+        values = [float(c[column]) for c in costs]
+        if max(values) > min(values):
+            var[f"cost:{column}"] = Real(bounds=(min(values), max(values)))
+            for row, v in zip(rows, values):
+                row[f"cost:{column}"] = v
+    return rows, var
+
+
+def balanced_subset(genes: Sequence[Mapping[str, Any]], variables: Mapping[str, Any], n: int,
+                    rng: random.Random) -> list[int]:
+    """Indices of ``n`` of ``genes`` (gene dicts keyed by ``variables``' names) chosen greedily so that
+    each gene's strata are as evenly represented as the draws allow.
+
+    Each step adds the draw with the smallest sum over genes of (count of its stratum so far x the
+    gene's number of strata), i.e. the one whose values are the most under-represented relative to
+    an even share; ties are broken at random, so the design is reproducible from ``rng``.
+    """
+    if n > len(genes):
+        raise ValueError(f"a balanced design of {n} needs at least {n} draws, got {len(genes)}")
+    bins = [{name: gene_bin(var, g[name]) for name, var in variables.items()} for g in genes]
+    width = {name: n_bins(var) for name, var in variables.items()}
+    counts: dict[str, dict[Any, int]] = {name: {} for name in variables}
+    left = list(range(len(genes)))
+    rng.shuffle(left)  # random tie-breaking: the first of equal scores in a shuffled order
+    chosen: list[int] = []
+    for _ in range(n):
+        best = min(left, key=lambda i: sum(counts[k].get(b, 0) * width[k] for k, b in bins[i].items()))
+        left.remove(best)
+        chosen.append(best)
+        for k, b in bins[best].items():
+            counts[k][b] = counts[k].get(b, 0) + 1
+    return chosen
