@@ -262,3 +262,18 @@ def test_cpu_bf16_auto_follows_the_cpus_native_bf16(monkeypatch, native, tmp_pat
 def test_cpu_bf16_rejects_anything_but_true_false_auto():
     with pytest.raises(ValueError, match="train.cpu_bf16"):
         TrainSettings(epochs=1, cpu_bf16="yes")
+
+
+def test_round_log_names_no_validation_where_none_ran(tmp_path, caplog):
+    # a search proxy validates once after training: its rounds must not log "val dice nan"
+    seed_everything(3)
+    with caplog.at_level("INFO", logger="mednas"):
+        fit(build_subnet(G, ARCH), _toy_slices(), SETTINGS, "cpu", 3, lambda rng: [None], lambda m: {},
+            tmp_path / "none.pt", fingerprint="fp")
+    rounds = [r.getMessage() for r in caplog.records if r.getMessage().startswith("round ")]
+    assert len(rounds) == 2 and not any("nan" in m or "val" in m for m in rounds), rounds
+    caplog.clear()
+    with caplog.at_level("INFO", logger="mednas"):
+        fit(build_subnet(G, ARCH), _toy_slices(), SETTINGS, "cpu", 3, lambda rng: [None],
+            lambda m: {"dice_mean": 0.25, "hd95_mean": 3.0}, tmp_path / "some.pt", fingerprint="fp")
+    assert any("val dice 0.2500, val hd95 3.00" in r.getMessage() for r in caplog.records)

@@ -211,9 +211,12 @@ def fit(
         rows.append(row)
         if keep_best and metrics.get("dice_mean", float("-inf")) > best_dice:
             best_state, best_epoch, best_dice = _cpu_copy(model), epoch, metrics["dice_mean"]
-        log.info("round %d (step %d): loss %.4f, val dice %.4f, val hd95 %.2f %s (%.1f s)", epoch, row["step"],
-                 row["train_loss"], metrics.get("dice_mean", float("nan")), metrics.get("hd95_mean", float("nan")),
-                 train.distance_unit, row["seconds"])
+        if metrics:
+            log.info("round %d (step %d): loss %.4f, val dice %.4f, val hd95 %.2f %s (%.1f s)", epoch, row["step"],
+                     row["train_loss"], metrics.get("dice_mean", float("nan")), metrics.get("hd95_mean", float("nan")),
+                     train.distance_unit, row["seconds"])
+        else:  # no validation between rounds (a search proxy scores the network once, after training)
+            log.info("round %d (step %d): loss %.4f (%.1f s)", epoch, row["step"], row["train_loss"], row["seconds"])
         save_checkpoint(checkpoint, {
             "fingerprint": fingerprint, "epoch": epoch, "rows": rows, "model": model.state_dict(),
             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
