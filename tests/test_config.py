@@ -383,3 +383,48 @@ def test_space_ceiling_benchmark_retrains_tests_and_pairs_with_a_reference(phant
     again = json.loads((tmp_path / "self.json").read_text())["rows"][0]
     assert again["test_dice"] == pytest.approx(row["test_dice"])
     assert again["dice_vs_reference"]["mean_difference"] == 0.0
+
+
+def test_replicate_pairs_benchmark_averages_seeds_and_reports_training_noise(tmp_path):
+    """benchmarks/replicate_pairs.py: per-patient scores averaged over training seeds before the
+    paired test, each seed's pair alone, and each model's seed-to-seed difference; mismatched
+    folder counts and a missing per_case.csv are errors naming what is wrong, with nothing written."""
+    import csv
+    import json
+    import subprocess
+    import sys
+
+    def model(name: str, dice_of):
+        folder = tmp_path / name
+        folder.mkdir()
+        with open(folder / "per_case.csv", "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["patient", "case_id", "phase", "structure", "dice", "hd95", "distance_unit"])
+            for p in range(6):
+                for s in ("RV", "MYO", "LV"):
+                    w.writerow([f"p{p}", f"p{p}_f1", "ED", s, dice_of(p), 2.0, "voxel"])
+        return folder
+
+    # the model is 2 points below the reference on average over seeds; its own seeds differ by 4 points
+    ref = [model(f"ref{k}", lambda p, k=k: 0.90 + 0.01 * (p % 3) + 0.001 * k) for k in (0, 1)]
+    mod = [model(f"mod{k}", lambda p, k=k: 0.88 + 0.01 * (p % 3) + 0.04 * k - 0.02 + 0.001 * p) for k in (0, 1)]
+    out = tmp_path / "pairs.json"
+
+    def run(models, refs):
+        return subprocess.run([sys.executable, str(REPO / "benchmarks" / "replicate_pairs.py"), "--model",
+                               *map(str, models), "--reference", *map(str, refs), "--out", str(out)],
+                              capture_output=True, text=True)
+
+    done = run(mod, ref)
+    assert done.returncode == 0, done.stderr
+    res = json.loads(out.read_text())
+    assert res["mean_over_seeds"]["dice"]["mean_difference"] == pytest.approx(-2.0 + 0.25 - 0.05, abs=1e-6)
+    assert res["per_seed"][0]["dice"]["mean_difference"] == pytest.approx(-4.0 + 0.25, abs=1e-6)
+    assert res["training_noise"]["model"]["dice"]["mean_difference"] == pytest.approx(4.0, abs=1e-6)
+    assert res["training_noise"]["reference"]["dice"]["mean_difference"] == pytest.approx(0.1, abs=1e-6)
+    out.unlink()
+    uneven = run(mod, ref[:1])
+    assert uneven.returncode != 0 and "same number" in uneven.stderr and not out.exists()
+    (ref[1] / "per_case.csv").unlink()
+    missing = run(mod, ref)
+    assert missing.returncode != 0 and str(ref[1] / "per_case.csv") in missing.stderr and not out.exists()
