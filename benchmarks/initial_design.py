@@ -11,7 +11,7 @@ reports the imbalance of the genes (sum over genes of the squared deviation of e
 count from an even share, per member: 0 is perfectly even), how many members use more than 75 %
 of each budget, and how many match each ``--match`` pattern (all its conditions at once; ``=``,
 ``>=``, ``<=`` on a gene). Medians over the seeds are printed and written with every row to
-``results/<experiment>/benchmarks/initial_design.json``. About 15-30 s per seed and design on
+``results/<experiment>/benchmarks/initial_design.json``. About 20 s per seed and design on
 2 CPU cores (costing the draws), and the latency table must exist (snakemake
 results/<experiment>/latency/lut.csv).
 """
