@@ -72,7 +72,7 @@ def main() -> None:
     from mednas.cost.latency import device_name
     from mednas.data.slices import load_slices
     from mednas.search.archive import ArchiveLog
-    from mednas.search.initial import gene_bin, n_bins
+    from mednas.search.initial import imbalance
     from mednas.search.objectives import Objectives
     from mednas.search.pool import CandidatePool, archive_columns
     from mednas.search.stages import check_segmentation_search
@@ -116,15 +116,8 @@ def main() -> None:
                 genotypes = [pool.genotype(r) for r in pool.records()]
                 costs = [pool.cost_of(g) for g in genotypes]
             genes = [g.to_dict() for g in genotypes]
-            imbalance = 0.0
-            for name, var in variables.items():
-                counts: dict = {}
-                for g in genes:
-                    b = gene_bin(var, g[name])
-                    counts[b] = counts.get(b, 0) + 1
-                k, n = n_bins(var), len(genes)
-                imbalance += (sum((c - n / k) ** 2 for c in counts.values()) + (k - len(counts)) * (n / k) ** 2) / n
-            row = {"design": design, "seed": seed, "members": len(genes), "imbalance": round(imbalance, 3),
+            row = {"design": design, "seed": seed, "members": len(genes),
+                   "imbalance": round(imbalance(genes, variables), 3),
                    "near_budget": {c: sum(x[c] > 0.75 * b for x in costs) for c, b in budgets.items()},
                    "matches": {m: sum(matches(g, conds) for g in genes) for m, conds in patterns.items()},
                    "genotypes": [g.key() for g in genotypes]}

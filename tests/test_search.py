@@ -716,19 +716,11 @@ def test_balanced_subset_evens_out_skewed_draws_and_stratifies_costs():
 
 
 def _imbalance(records) -> float:
-    """Sum over genes of the squared deviations of each stratum's count from an even share, per member."""
-    from mednas.search.initial import gene_bin, n_bins
+    """mednas.search.initial.imbalance of the genotypes of archive ``records``."""
+    from mednas.search.initial import imbalance
 
-    total = 0.0
-    for name, var in SPACE.variables().items():
-        counts: dict = {}
-        for r in records:
-            b = gene_bin(var, SPACE.from_dict({k: r[k] for k in SPACE.gene_names}).to_dict()[name])
-            counts[b] = counts.get(b, 0) + 1
-        k = n_bins(var)
-        total += (sum((c - len(records) / k) ** 2 for c in counts.values())
-                  + (k - len(counts)) * (len(records) / k) ** 2) / len(records)
-    return total
+    return imbalance([SPACE.from_dict({k: r[k] for k in SPACE.gene_names}).to_dict() for r in records],
+                     SPACE.variables())
 
 
 @pytest.mark.parametrize("strategy", ["ga", "nsga2"])

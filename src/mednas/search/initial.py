@@ -61,6 +61,20 @@ def n_bins(var: Any) -> int:
     raise TypeError(f"unsupported pymoo variable {type(var).__name__}")
 
 
+def imbalance(genes: Sequence[Mapping[str, Any]], variables: Mapping[str, Any]) -> float:
+    """How unevenly ``genes`` cover ``variables``: the sum over genes of the squared deviations of each
+    stratum's count (empty strata included) from an even share, per member; 0 is perfectly even."""
+    n, total = len(genes), 0.0
+    for name, var in variables.items():
+        counts: dict[Any, int] = {}
+        for g in genes:
+            b = gene_bin(var, g[name])
+            counts[b] = counts.get(b, 0) + 1
+        k = n_bins(var)
+        total += (sum((c - n / k) ** 2 for c in counts.values()) + (k - len(counts)) * (n / k) ** 2) / n
+    return total
+
+
 def with_cost_strata(genes: Sequence[Mapping[str, Any]], variables: Mapping[str, Any],
                      costs: Sequence[Mapping[str, float]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """``genes`` and ``variables`` extended by each cost column of ``costs`` (one row per genotype) as a
