@@ -326,6 +326,41 @@ def test_proxy_budget_benchmark_scores_listed_genotypes_per_seed(phantom_prepare
     assert bad.returncode != 0 and str(listed) in bad.stderr
 
 
+def test_proxy_signals_benchmark_ranks_each_signal_against_retrained_dice(phantom_prepared, tmp_path):
+    """benchmarks/proxy_signals.py: every genotype with a retrained Dice trained once per seed, its
+    per-round training losses kept, and each signal's Kendall tau computed from the rows written."""
+    import json
+    import subprocess
+    import sys
+
+    from scipy.stats import kendalltau
+
+    small = {"filters": 8, "kernel": 3, "layers": 2, "dropout": 0.1, "attention": "se", "fusion": "add",
+             "activation": "relu", "res_scale": 1.0}
+    genes = [small, small | {"kernel": 1, "activation": "tanh"}, small | {"activation": "sigmoid"}]
+    listed = tmp_path / "genotypes.json"
+    listed.write_text(json.dumps([{"genotype": g, "retrained_dice": d} for g, d in zip(genes, (0.9, 0.5, 0.7))]
+                                 + [{"genotype": small | {"filters": 10}, "retrained_dice": None}]))
+    out = tmp_path / "ps.json"
+    cmd = [sys.executable, str(REPO / "benchmarks" / "proxy_signals.py"), "--config", str(REPO / "config" / "config.yaml"),
+           "--genotypes", str(listed), "--steps", "4", "--rounds", "2", "--image-size", "full", "--seeds", "0", "1",
+           "--device", "cpu", "--data", str(phantom_prepared), "--out", str(out)]
+    subprocess.run(cmd, capture_output=True, text=True, check=True)
+    result = json.loads(out.read_text())
+    rows = result["rows"]
+    assert len(rows) == 6 and all(len(r["losses"]) == 2 for r in rows)  # the unscored genotype is not trained
+    for r in rows:
+        assert r["sotl"] == pytest.approx(-sum(r["losses"]) / 2) and r["last_loss"] == pytest.approx(-r["losses"][-1])
+    seed0 = [r for r in rows if r["seed"] == 0]
+    tau = kendalltau([r["sotl"] for r in seed0], [r["retrained_dice"] for r in seed0]).statistic
+    assert result["summary"]["agreement"]["sotl"]["per_seed"]["0"]["kendall_tau"] == pytest.approx(tau)
+
+    listed.write_text(json.dumps([{"genotype": small, "retrained_dice": 0.9}]))
+    bad = subprocess.run(cmd[:-1] + [str(tmp_path / "bad.json")], capture_output=True, text=True)
+    assert bad.returncode != 0 and str(listed) in bad.stderr and "retrained_dice" in bad.stderr
+    assert not (tmp_path / "bad.json").exists()
+
+
 def test_space_ceiling_benchmark_retrains_tests_and_pairs_with_a_reference(phantom_prepared, tmp_path):
     """benchmarks/space_ceiling.py: a listed genotype retrained with the config's retraining budget,
     scored on the test patients and paired with a reference model folder; a finished model is

@@ -35,13 +35,17 @@ class ProxyEvaluator:
         self.metrics = metric_names(val.structures)
 
     def __call__(self, genotype: Any) -> dict[str, float]:
+        return self.run(genotype)[0]
+
+    def run(self, genotype: Any) -> tuple[dict[str, float], list[dict[str, Any]]]:
+        """The validation scores and the training rounds' rows (``train_loss`` per round) of one proxy run."""
         seed = genotype_seed(self.seed, genotype)
         seed_everything(seed)
         model = self.build(genotype).to(self.device)
         with tempfile.TemporaryDirectory(prefix="mednas-proxy-") as tmp:
             # The checkpoint is fit()'s resume mechanism; a proxy run is too short to be worth resuming.
-            fit(model, self.train, self.settings, self.device, seed, archs_per_step=lambda rng: [None],
-                validate=lambda m: {}, checkpoint=Path(tmp) / "proxy.pt", fingerprint=genotype.key())
+            result = fit(model, self.train, self.settings, self.device, seed, archs_per_step=lambda rng: [None],
+                         validate=lambda m: {}, checkpoint=Path(tmp) / "proxy.pt", fingerprint=genotype.key())
         model.eval()
         with torch.no_grad():
-            return evaluate_volumes(model, self.val, self.device, self.settings.val_batch_size)
+            return evaluate_volumes(model, self.val, self.device, self.settings.val_batch_size), result.rows
