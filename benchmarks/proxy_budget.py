@@ -23,17 +23,9 @@ import argparse
 import json
 import statistics
 import time
-from functools import partial
 from pathlib import Path
 
-from _configs import open_benchmark
-from ground_truth import load_genotype_entries
-from mednas.data.slices import load_slices
-from mednas.models.registry import build_model, searched_spec
-from mednas.search.stages import proxy_evaluator
-from mednas.space.base import make_space
-
-REPO = Path(__file__).resolve().parents[1]
+from _proxy_runs import add_proxy_arguments, open_proxy_run
 
 
 def margin_of_best(dice: dict[str, float], retrained: dict[str, float]) -> float | None:
@@ -47,32 +39,14 @@ def margin_of_best(dice: dict[str, float], retrained: dict[str, float]) -> float
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--config", nargs="+", default=[str(REPO / "config" / "config.yaml")],
-                    help="config files merged in order over config/config.yaml, as --configfile does")
-    ap.add_argument("--genotypes", required=True)
-    ap.add_argument("--steps", type=int, default=300)
-    ap.add_argument("--image-size", default="80", help="pixels, or 'full' for the prepared slices' size")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    ap.add_argument("--device", default="auto")
-    ap.add_argument("--data", default=None, help="folder with train.npz / val.npz (default results/<experiment>/data)")
-    ap.add_argument("--out", default=None)
+    add_proxy_arguments(ap, "config.yaml", steps=300, image_size="80")
     args = ap.parse_args()
-    cfg, device = open_benchmark(args.config, args.device)
-    results = REPO / "results" / cfg["experiment"]
-    space = make_space(cfg["space"])
-    entries = load_genotype_entries(space, Path(args.genotypes))
-    genotypes = [g for g, _ in entries]
-    retrained = {g.key(): float(e["retrained_dice"]) for g, e in entries if e.get("retrained_dice") is not None}
-    data_dir = Path(args.data) if args.data else results / "data"
-    train, val = load_slices(data_dir / "train.npz"), load_slices(data_dir / "val.npz")
-    image_size = None if args.image_size == "full" else int(args.image_size)
-    spec_of = partial(searched_spec, space, in_channels=train.labels.in_channels,
-                      num_classes=train.labels.num_classes, image_size=int(train.image.shape[-1]),
-                      arch_cfg=cfg.get("arch"))
+    run = open_proxy_run(args, "proxy_budget")
+    cfg, device, results, retrained = run.cfg, run.device, run.results, run.retrained
+    genotypes = [g for g, _ in run.entries]
     rows: list[dict] = []
     for seed in args.seeds:
-        evaluate = proxy_evaluator(cfg["train"], 1, args.steps, image_size, lambda g: build_model(spec_of(g)),
-                                   train, val, device, seed, "proxy")
+        evaluate = run.evaluator(seed, 1, args.steps)
         for g in genotypes:
             t0 = time.perf_counter()
             out = evaluate(g)

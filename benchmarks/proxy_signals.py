@@ -27,13 +27,10 @@ import argparse
 import json
 import statistics
 import time
-from functools import partial
 from pathlib import Path
 
-from _configs import open_benchmark
-from ground_truth import load_genotype_entries
+from _proxy_runs import add_proxy_arguments, open_proxy_run
 
-REPO = Path(__file__).resolve().parents[1]
 SIGNALS = ("val_dice", "sotl", "sotl_e", "last_loss")
 
 
@@ -60,47 +57,22 @@ def rank_agreement(signal: dict[str, float], truth: dict[str, float]) -> dict[st
 
 
 def main() -> None:
-    from mednas.data.slices import load_slices
     from mednas.errors import ConfigError
-    from mednas.models.registry import build_model, searched_spec
-    from mednas.search.stages import proxy_evaluator
-    from mednas.space.base import make_space
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--config", nargs="+", default=[str(REPO / "config" / "acdc_cpu.yaml")],
-                    help="config files merged in order over config/config.yaml, as --configfile does")
-    ap.add_argument("--genotypes", required=True)
-    ap.add_argument("--steps", type=int, default=150)
+    add_proxy_arguments(ap, "acdc_cpu.yaml", steps=150, image_size="96")
     ap.add_argument("--rounds", type=int, default=15, help="logging rounds the steps are split into")
-    ap.add_argument("--image-size", default="96", help="pixels, or 'full' for the prepared slices' size")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    ap.add_argument("--device", default="auto")
-    ap.add_argument("--data", default=None, help="folder with train.npz / val.npz (default results/<experiment>/data)")
-    ap.add_argument("--out", default=None)
     args = ap.parse_args()
     if args.rounds < 1 or args.steps % args.rounds:
         raise SystemExit(f"proxy_signals: --steps {args.steps} must be a positive multiple of --rounds {args.rounds}")
-    cfg, device = open_benchmark(args.config, args.device)
-    results = REPO / "results" / cfg["experiment"]
-    space = make_space(cfg["space"])
-    entries = load_genotype_entries(space, Path(args.genotypes))
-    truth = {g.key(): float(e["retrained_dice"]) for g, e in entries if e.get("retrained_dice") is not None}
+    run = open_proxy_run(args, "proxy_signals")
+    truth = run.retrained
     if len(truth) < 3:
         raise ConfigError(f"--genotypes {args.genotypes}: at least three entries need a retrained_dice")
-    data_dir = Path(args.data) if args.data else results / "data"
-    for path in (data_dir / "train.npz", data_dir / "val.npz"):
-        if not path.exists():
-            raise SystemExit(f"proxy_signals: {path} is missing")
-    train, val = load_slices(data_dir / "train.npz"), load_slices(data_dir / "val.npz")
-    image_size = None if args.image_size == "full" else int(args.image_size)
-    spec_of = partial(searched_spec, space, in_channels=train.labels.in_channels,
-                      num_classes=train.labels.num_classes, image_size=int(train.image.shape[-1]),
-                      arch_cfg=cfg.get("arch"))
     rows: list[dict] = []
     for seed in args.seeds:
-        evaluator = proxy_evaluator(cfg["train"], args.rounds, args.steps // args.rounds, image_size,
-                                    lambda g: build_model(spec_of(g)), train, val, device, seed, "proxy")
-        for g, _ in entries:
+        evaluator = run.evaluator(seed, args.rounds, args.steps // args.rounds)
+        for g, _ in run.entries:
             if g.key() not in truth:
                 continue
             t0 = time.perf_counter()
@@ -125,10 +97,10 @@ def main() -> None:
         taus = ", ".join(f"{t['kendall_tau']:+.2f}" for t in a["per_seed"].values())
         print(f"  {signal:10s} {taus}; median {a['median_over_seeds']['kendall_tau']:+.2f} "
               f"(Spearman {a['median_over_seeds']['spearman_rho']:+.2f})")
-    summary = {"config": args.config, "genotypes": args.genotypes, "device": device, "steps": args.steps,
-               "rounds": args.rounds, "image_size": args.image_size, "seeds": args.seeds, "train": cfg["train"],
+    summary = {"config": args.config, "genotypes": args.genotypes, "device": run.device, "steps": args.steps,
+               "rounds": args.rounds, "image_size": args.image_size, "seeds": args.seeds, "train": run.cfg["train"],
                "agreement": agreement, "median_seconds": statistics.median(r["seconds"] for r in rows)}
-    out = Path(args.out) if args.out else results / "benchmarks" / f"proxy_signals_{args.steps}.json"
+    out = Path(args.out) if args.out else run.results / "benchmarks" / f"proxy_signals_{args.steps}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     tmp.write_text(json.dumps({"summary": summary, "rows": rows}, indent=1) + "\n")
