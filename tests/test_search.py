@@ -178,6 +178,24 @@ FAST_SURROGATE = {"inner_population": 20, "inner_generations": 6, "synthetic_poo
 SETTINGS = StrategySettings(population=6, generations=4, seed=3, sa_solutions=2, sa_steps=2, surrogate=FAST_SURROGATE)
 
 
+def test_nsga2_cuts_its_last_generation_to_the_budget_left(tmp_path):
+    """A generation that proposes genotypes already evaluated leaves part of the budget; the next one
+    is told only the offspring that fit in it (pymoo's whole generation overshot the acdc_cpu budget
+    of 40 by 19 trainings on 2026-12-05)."""
+    # a small space (4 widths x 3 depths x 2 activations, the other genes fixed) makes repeat proposals
+    # certain; with seed 2 pymoo's whole last generation gave 11, 13 and 15 candidates for these budgets
+    small = CardiacSpace(filters=(8, 11), kernels=(3,), layers=(2, 4), dropout=(0.1, 0.1), attentions=("se",),
+                         fusions=("add",), activations=("relu", "elu"), res_scale=(1.0, 1.0))
+    for budget in (10, 12, 14):
+        obj = Objectives.from_config({"evaluator": "inherit", "objectives": ["dice", "flops"], "budgets": {}}, SCALES)
+        log = ArchiveLog(tmp_path / f"log{budget}.csv", archive_columns(small.gene_names, FakeEvaluator.metrics), "fp")
+        pool = CandidatePool(small, FakeEvaluator(), fake_cost, obj, log, budget)
+        run_strategy("nsga2", pool, StrategySettings(population=4, generations=budget // 4, seed=2))
+        assert pool.repeats >= 1  # the case under test: a generation proposed an evaluated genotype
+        assert len(pool.records()) == pool.computed == budget  # never more than the budget, nor fewer
+        assert len(read_records(tmp_path / f"log{budget}.csv")) == budget
+
+
 @pytest.mark.parametrize("strategy", sorted(STRATEGIES))
 def test_each_strategy_runs_a_tiny_search(tmp_path, strategy):
     pool = make_pool(tmp_path, FakeEvaluator(), SETTINGS.budget)

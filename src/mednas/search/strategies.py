@@ -17,8 +17,11 @@ mutate, crossover, repair, pymoo variables): a new space needs no change here.
 - ``surrogate``: MoSegNAS Algorithm 1 (:mod:`mednas.search.surrogate`): NSGA-II on an accuracy
   predictor and the true costs, ``surrogate.k`` pre-screened candidates per generation evaluated.
 
-All stop when the pool's budget (distinct candidates) is spent; pymoo's last generation can
-overshoot it by less than one population, and moead_sa's annealing always takes its
+All stop when the pool's budget (distinct candidates) is spent. NSGA-II's last generation is cut to
+the budget left (a generation that proposed a genotype already evaluated leaves one or two
+candidates to spend, and a whole further generation for them cost the 2026-12-05 acdc_cpu run
+19 extra trainings); MOEA/D's, whose offspring each belong to a sub-problem, can overshoot it by
+less than one population, and moead_sa's annealing always takes its
 ``sa_solutions x sa_steps`` moves after MOEA/D has spent the rest (cost.json reports the
 exact count).
 """
@@ -219,9 +222,26 @@ def run_random(pool: CandidatePool, s: StrategySettings) -> dict[str, Any]:
 
 
 # -- pymoo strategies -------------------------------------------------------------------
+def _within_remaining(pool: CandidatePool, genotypes: list[Genotype], budget: int, phase: str) -> list[int]:
+    """Indices of the leading ``genotypes`` that fit in what is left of ``budget`` distinct candidates:
+    genotypes already seen cost nothing, each new one costs one."""
+    left, new, keep = budget - len(pool.seen), set(), []
+    for i, g in enumerate(genotypes):
+        key = pool.record_key(pool.space.validate(pool.space.repair(g)), phase)
+        if key not in pool.seen and key not in new:
+            if len(new) >= left:
+                break
+            new.add(key)
+        keep.append(i)
+    return keep
+
+
 def _ask_tell(pool: CandidatePool, s: StrategySettings, algorithm, problem, decode, phase: str,
-              budget: int, objective) -> int:
+              budget: int, objective, cut_last: bool = False) -> int:
     """Drive a pymoo algorithm by ask / tell until ``budget`` distinct candidates are seen.
+
+    With ``cut_last`` (algorithms whose survival takes any number of offspring, as NSGA-II's
+    does) a generation is told only the offspring that fit in the budget left.
 
     ``objective(records)`` gives the (F, G or None) rows pymoo ranks. Where the objectives are
     relative to the set compared (MSTF-NAS Eq. 5 normalises over the population), the current
@@ -235,8 +255,14 @@ def _ask_tell(pool: CandidatePool, s: StrategySettings, algorithm, problem, deco
     gen = 0
     while len(pool.seen) < budget and algorithm.has_next():
         infills = algorithm.ask()
+        if infills is None or not len(infills):  # mating found no offspring unlike the population: converged
+            log.info("%s: no new offspring in generation %d; the search ends early", phase, gen + 1)
+            break
         gen += 1
-        records = pool.evaluate([decode(x) for x in infills.get("X")], gen, phase)
+        genotypes = [decode(x) for x in infills.get("X")]
+        if cut_last and len(keep := _within_remaining(pool, genotypes, budget, phase)) < len(genotypes):
+            infills, genotypes = infills[keep], [genotypes[i] for i in keep]
+        records = pool.evaluate(genotypes, gen, phase)
         pop = algorithm.pop
         others = []
         if pool.objectives.relative and pop is not None and len(pop):
@@ -329,7 +355,7 @@ def run_nsga2(pool: CandidatePool, s: StrategySettings) -> dict[str, Any]:
     def objective(records):
         return pool.objectives.matrix(records), pool.objectives.constraints(records) if n_constr else None
 
-    gens = _ask_tell(pool, s, algorithm, problem, decode, "nsga2", pool.budget, objective)
+    gens = _ask_tell(pool, s, algorithm, problem, decode, "nsga2", pool.budget, objective, cut_last=True)
     return {"generations": gens}
 
 
