@@ -196,6 +196,19 @@ def test_nsga2_cuts_its_last_generation_to_the_budget_left(tmp_path):
         assert len(read_records(tmp_path / f"log{budget}.csv")) == budget
 
 
+def test_nsga2_ends_early_when_mating_finds_no_new_offspring(tmp_path, caplog):
+    """pymoo's ask() gives no offspring once the population's mating can only repeat it; the search ends
+    with what it has (the loop used to fail on None.get)."""
+    small = CardiacSpace(filters=(8, 11), kernels=(3,), layers=(2, 4), dropout=(0.1, 0.1), attentions=("se",),
+                         fusions=("add",), activations=("relu", "elu"), res_scale=(1.0, 1.0))
+    obj = Objectives.from_config({"evaluator": "inherit", "objectives": ["dice", "flops"], "budgets": {}}, SCALES)
+    log = ArchiveLog(tmp_path / "log.csv", archive_columns(small.gene_names, FakeEvaluator.metrics), "fp")
+    pool = CandidatePool(small, FakeEvaluator(), fake_cost, obj, log, 14)
+    with caplog.at_level("INFO", logger="mednas"):
+        run_strategy("nsga2", pool, StrategySettings(population=4, generations=3, seed=0))
+    assert 4 <= pool.computed < 14 and "no new offspring" in caplog.text
+
+
 @pytest.mark.parametrize("strategy", sorted(STRATEGIES))
 def test_each_strategy_runs_a_tiny_search(tmp_path, strategy):
     pool = make_pool(tmp_path, FakeEvaluator(), SETTINGS.budget)
