@@ -166,11 +166,12 @@ def fake_cost(g):
     return {"params": g.filters * g.layers * 1000, "flops": int(flops), "latency_ms": flops / 1e7}
 
 
-def make_pool(tmp_path, evaluator, budget, objectives=("dice", "flops"), budgets=None, fp="fp", skip=False):
+def make_pool(tmp_path, evaluator, budget, objectives=("dice", "flops"), budgets=None, fp="fp", skip=False,
+              space=SPACE):
     obj = Objectives.from_config({"evaluator": "inherit", "objectives": list(objectives),
                                   "budgets": budgets or {}}, SCALES)
-    log = ArchiveLog(tmp_path / "log.csv", archive_columns(SPACE.gene_names, evaluator.metrics), fp)
-    return CandidatePool(SPACE, evaluator, fake_cost, obj, log, budget, skip_over_budget=skip)
+    log = ArchiveLog(tmp_path / "log.csv", archive_columns(space.gene_names, evaluator.metrics), fp)
+    return CandidatePool(space, evaluator, fake_cost, obj, log, budget, skip_over_budget=skip)
 
 
 FAST_SURROGATE = {"inner_population": 20, "inner_generations": 6, "synthetic_pool": 100,
@@ -178,32 +179,28 @@ FAST_SURROGATE = {"inner_population": 20, "inner_generations": 6, "synthetic_poo
 SETTINGS = StrategySettings(population=6, generations=4, seed=3, sa_solutions=2, sa_steps=2, surrogate=FAST_SURROGATE)
 
 
+# 4 widths x 3 depths x 2 activations, the other genes fixed: NSGA-II soon proposes genotypes already evaluated
+SMALL_SPACE = CardiacSpace(filters=(8, 11), kernels=(3,), layers=(2, 4), dropout=(0.1, 0.1), attentions=("se",),
+                           fusions=("add",), activations=("relu", "elu"), res_scale=(1.0, 1.0))
+
+
 def test_nsga2_cuts_its_last_generation_to_the_budget_left(tmp_path):
     """A generation that proposes genotypes already evaluated leaves part of the budget; the next one
     is told only the offspring that fit in it (pymoo's whole generation overshot the acdc_cpu budget
     of 40 by 19 trainings on 2026-12-05)."""
-    # a small space (4 widths x 3 depths x 2 activations, the other genes fixed) makes repeat proposals
-    # certain; with seed 2 pymoo's whole last generation gave 11, 13 and 15 candidates for these budgets
-    small = CardiacSpace(filters=(8, 11), kernels=(3,), layers=(2, 4), dropout=(0.1, 0.1), attentions=("se",),
-                         fusions=("add",), activations=("relu", "elu"), res_scale=(1.0, 1.0))
+    # with seed 2 pymoo's whole last generation gave 11, 13 and 15 candidates for these budgets
     for budget in (10, 12, 14):
-        obj = Objectives.from_config({"evaluator": "inherit", "objectives": ["dice", "flops"], "budgets": {}}, SCALES)
-        log = ArchiveLog(tmp_path / f"log{budget}.csv", archive_columns(small.gene_names, FakeEvaluator.metrics), "fp")
-        pool = CandidatePool(small, FakeEvaluator(), fake_cost, obj, log, budget)
+        pool = make_pool(tmp_path / str(budget), FakeEvaluator(), budget, space=SMALL_SPACE)
         run_strategy("nsga2", pool, StrategySettings(population=4, generations=budget // 4, seed=2))
         assert pool.repeats >= 1  # the case under test: a generation proposed an evaluated genotype
         assert len(pool.records()) == pool.computed == budget  # never more than the budget, nor fewer
-        assert len(read_records(tmp_path / f"log{budget}.csv")) == budget
+        assert len(read_records(tmp_path / str(budget) / "log.csv")) == budget
 
 
 def test_nsga2_ends_early_when_mating_finds_no_new_offspring(tmp_path, caplog):
     """pymoo's ask() gives no offspring once the population's mating can only repeat it; the search ends
     with what it has (the loop used to fail on None.get)."""
-    small = CardiacSpace(filters=(8, 11), kernels=(3,), layers=(2, 4), dropout=(0.1, 0.1), attentions=("se",),
-                         fusions=("add",), activations=("relu", "elu"), res_scale=(1.0, 1.0))
-    obj = Objectives.from_config({"evaluator": "inherit", "objectives": ["dice", "flops"], "budgets": {}}, SCALES)
-    log = ArchiveLog(tmp_path / "log.csv", archive_columns(small.gene_names, FakeEvaluator.metrics), "fp")
-    pool = CandidatePool(small, FakeEvaluator(), fake_cost, obj, log, 14)
+    pool = make_pool(tmp_path, FakeEvaluator(), 14, space=SMALL_SPACE)
     with caplog.at_level("INFO", logger="mednas"):
         run_strategy("nsga2", pool, StrategySettings(population=4, generations=3, seed=0))
     assert 4 <= pool.computed < 14 and "no new offspring" in caplog.text

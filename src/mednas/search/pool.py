@@ -83,7 +83,7 @@ class CandidatePool:
         """Records of ``genotypes`` in order, evaluating only what neither this run nor the log has."""
         out = []
         for g in genotypes:
-            g = self.space.validate(self.space.repair(g))
+            g = self._normalised(g)
             key = self.record_key(g, phase)
             record = self.seen.get(key)
             if record is not None:
@@ -98,6 +98,23 @@ class CandidatePool:
                 self.seen[key] = record
             out.append(record)
         return out
+
+    def _normalised(self, g: Genotype) -> Genotype:
+        """``g`` as ``evaluate`` files it: repaired, then validated."""
+        return self.space.validate(self.space.repair(g))
+
+    def fitting(self, genotypes: Sequence[Genotype], budget: int, phase: str = "") -> list[int]:
+        """Indices of the leading ``genotypes`` that ``evaluate`` can take within ``budget`` distinct
+        candidates: genotypes already seen cost nothing, each new one costs one."""
+        left, new, keep = budget - len(self.seen), set(), []
+        for i, g in enumerate(genotypes):
+            key = self.record_key(self._normalised(g), phase)
+            if key not in self.seen and key not in new:
+                if len(new) >= left:
+                    break
+                new.add(key)
+            keep.append(i)
+        return keep
 
     def cost_of(self, g: Genotype, columns: Collection[str] | None = None) -> dict[str, float]:
         """The costs of ``g`` (params, FLOPs, latency: known before any training), each computed once.

@@ -222,20 +222,6 @@ def run_random(pool: CandidatePool, s: StrategySettings) -> dict[str, Any]:
 
 
 # -- pymoo strategies -------------------------------------------------------------------
-def _within_remaining(pool: CandidatePool, genotypes: list[Genotype], budget: int, phase: str) -> list[int]:
-    """Indices of the leading ``genotypes`` that fit in what is left of ``budget`` distinct candidates:
-    genotypes already seen cost nothing, each new one costs one."""
-    left, new, keep = budget - len(pool.seen), set(), []
-    for i, g in enumerate(genotypes):
-        key = pool.record_key(pool.space.validate(pool.space.repair(g)), phase)
-        if key not in pool.seen and key not in new:
-            if len(new) >= left:
-                break
-            new.add(key)
-        keep.append(i)
-    return keep
-
-
 def _ask_tell(pool: CandidatePool, s: StrategySettings, algorithm, problem, decode, phase: str,
               budget: int, objective, cut_last: bool = False) -> int:
     """Drive a pymoo algorithm by ask / tell until ``budget`` distinct candidates are seen.
@@ -260,7 +246,7 @@ def _ask_tell(pool: CandidatePool, s: StrategySettings, algorithm, problem, deco
             break
         gen += 1
         genotypes = [decode(x) for x in infills.get("X")]
-        if cut_last and len(keep := _within_remaining(pool, genotypes, budget, phase)) < len(genotypes):
+        if cut_last and len(keep := pool.fitting(genotypes, budget, phase)) < len(genotypes):
             infills, genotypes = infills[keep], [genotypes[i] for i in keep]
         records = pool.evaluate(genotypes, gen, phase)
         pop = algorithm.pop
