@@ -1,7 +1,7 @@
 """Seconds per training step of each stage of a config, and what its whole budget would take.
 
     .venv/bin/python benchmarks/stage_costs.py [--config config/acdc.yaml] [--steps 20]
-        [--image-size N] [--device auto] [--data DIR] [--out FILE]
+        [--image-size N] [--device auto] [--data DIR] [--train-slices N] [--out FILE]
 
 Trains, for two rounds of ``--steps`` steps each with the config's ``train`` settings: the U-Net
 baseline (``retrain.baselines.unet``), a random network of the space (``random.Random(3)``), the
@@ -129,6 +129,9 @@ def main() -> None:
                     help="resize the slices to N x N first (e.g. the config's preprocess.image_size)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--data", default=None, help="folder with train.npz / val.npz (default results/<exp>/data)")
+    ap.add_argument("--train-slices", type=int, default=None,
+                    help="training slices the budgets are counted over (default: those in --data); set it "
+                         "when --data holds a subset, e.g. a copy small enough to send to a GPU machine")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     keep_freed_memory()
@@ -140,7 +143,9 @@ def main() -> None:
     if args.image_size:
         train, val = train.resized(args.image_size), val.resized(args.image_size)
     costs = measure(cfg, train, val, device, args.steps, int(cfg["seed"]))
-    costs["budget_hours"] = budget_hours(cfg, costs, len(train))
+    costs["train_slices_timed"] = len(train)
+    costs["train_slices_budgeted"] = args.train_slices or len(train)
+    costs["budget_hours"] = budget_hours(cfg, costs, costs["train_slices_budgeted"])
     costs["config"] = args.config
     if device.startswith("cuda"):
         costs["gpu"] = torch.cuda.get_device_name()

@@ -463,3 +463,33 @@ def test_replicate_pairs_benchmark_averages_seeds_and_reports_training_noise(tmp
     (ref[1] / "per_case.csv").unlink()
     missing = run(mod, ref)
     assert missing.returncode != 0 and str(ref[1] / "per_case.csv") in missing.stderr and not out.exists()
+
+
+def test_latency_table_benchmark_measures_the_configs_table_for_given_channels(tmp_path):
+    """benchmarks/latency_table.py: the rule's table outside Snakemake, for the channels and classes
+    given on the command line (no data set needed), with its device in summary.json."""
+    import json
+    import subprocess
+    import sys
+
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text(
+        "experiment: mini\npreprocess: {image_size: 32}\n"
+        "space: {filters: [4, 6], kernels: [1, 3], layers: [2, 2], attentions: [se], fusions: [add],"
+        " activations: [relu]}\n"
+        "latency: {rounds: 1, warmup: 0, repeats: 1, filter_points: 2, overhead_genotypes: 1,"
+        " check_genotypes: 4}\n")
+    out = tmp_path / "lat"
+    cmd = [sys.executable, str(REPO / "benchmarks" / "latency_table.py"), "--config", str(overlay),
+           "--device", "cpu", "--in-channels", "3", "--num-classes", "2", "--out-dir", str(out)]
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+    assert res.returncode == 0, res.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["device"]["device"] == "cpu" and summary["image_size"] == 32
+    assert (summary["in_channels"], summary["num_classes"], summary["genotypes"]) == (3, 2, 4)
+    from mednas.cost.latency import LatencyTable, device_name
+
+    table = LatencyTable.read_csv(out / "lut.csv")
+    rows = (out / "lut.csv").read_text().splitlines()[1:]
+    assert table.image_size == 32 and table.device == device_name("cpu") and len(rows) == summary["lut_entries"]
+    assert (out / "lut_check.png").read_bytes()[:4] == b"\x89PNG"
