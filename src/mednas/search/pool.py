@@ -99,6 +99,10 @@ class CandidatePool:
             out.append(record)
         return out
 
+    def record_of(self, g: Genotype, phase: str = "") -> dict[str, Any]:
+        """The record ``evaluate`` filed for ``g`` in ``phase`` (``g`` repaired and validated as it does)."""
+        return self.seen[self.record_key(self._normalised(g), phase)]
+
     def _normalised(self, g: Genotype) -> Genotype:
         """``g`` as ``evaluate`` files it: repaired, then validated."""
         return self.space.validate(self.space.repair(g))

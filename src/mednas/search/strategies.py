@@ -28,6 +28,7 @@ exact count).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import random
@@ -252,7 +253,7 @@ def _ask_tell(pool: CandidatePool, s: StrategySettings, algorithm, problem, deco
         pop = algorithm.pop
         others = []
         if pool.objectives.relative and pop is not None and len(pop):
-            others = [pool.seen[pool.space.validate(decode(x)).key()] for x in pop.get("X")]
+            others = [pool.record_of(decode(x), phase) for x in pop.get("X")]
         F, G = objective(records + others)
         n = len(records)
         infills.set("F", F[:n])
@@ -265,28 +266,43 @@ def _ask_tell(pool: CandidatePool, s: StrategySettings, algorithm, problem, deco
         algorithm.tell(infills=infills)
         pool.end_generation(gen)
     if algorithm.pop is not None:
-        pool.set_population([pool.seen[pool.space.validate(decode(x)).key()] for x in algorithm.pop.get("X")])
+        pool.set_population([pool.record_of(decode(x), phase) for x in algorithm.pop.get("X")])
     if len(pool.seen) < budget:
         log.info("%s: stopped at the cap of %d generations with %d of %d distinct candidates (the population "
                  "kept proposing genotypes already evaluated)", phase, s.max_generations, len(pool.seen), budget)
     return gen
 
 
-def _feasible_sampling(pool: CandidatePool, decode):
-    """pymoo's mixed-variable sampling kept to the genotypes within every budget (``feasible_init``)."""
+def _accepted_draws(problem, per_round: int, rounds: int, want: int, accept, key, random_state,
+                    **kwargs) -> list:
+    """Up to ``want`` draws of pymoo's mixed-variable sampling that ``accept`` takes, one per ``key``,
+    from at most ``rounds`` rounds of ``per_round`` draws (the rejection loop of both samplings below)."""
     from pymoo.core.mixed import MixedVariableSampling
 
-    class FeasibleSampling(MixedVariableSampling):
+    kept: dict[Any, Any] = {}
+    for _ in range(rounds):
+        for x in MixedVariableSampling()._do(problem, per_round, random_state=random_state, **kwargs):
+            if len(kept) < want and accept(x):
+                kept.setdefault(key(x), x)
+        if len(kept) >= want:
+            break
+    return list(kept.values())
+
+
+def _feasible_sampling(pool: CandidatePool, decode):
+    """pymoo's mixed-variable sampling kept to the genotypes within every budget (``feasible_init``)."""
+    from pymoo.core.sampling import Sampling
+
+    class FeasibleSampling(Sampling):
         def _do(self, problem, n_samples, random_state=None, **kwargs):
-            out = []
-            for _ in range(FEASIBLE_TRIES // max(n_samples, 1) + 1):
-                for x in super()._do(problem, n_samples, random_state=random_state, **kwargs):
-                    if len(out) < n_samples and pool.within_budgets(decode(x)):
-                        out.append(x)
-                if len(out) == n_samples:
-                    return out
-            raise MednasError(f"search.feasible_init: fewer than {n_samples} genotypes within search.budgets "
-                              f"{dict(pool.objectives.budgets)} in about {FEASIBLE_TRIES} random draws")
+            order = itertools.count()  # every accepted draw kept, repeats too, as pymoo's own sampling does
+            out = _accepted_draws(problem, n_samples, FEASIBLE_TRIES // max(n_samples, 1) + 1, n_samples,
+                                  lambda x: pool.within_budgets(decode(x)), lambda x: next(order),
+                                  random_state, **kwargs)
+            if len(out) < n_samples:
+                raise MednasError(f"search.feasible_init: fewer than {n_samples} genotypes within search.budgets "
+                                  f"{dict(pool.objectives.budgets)} in about {FEASIBLE_TRIES} random draws")
+            return out
 
     return FeasibleSampling()
 
@@ -294,25 +310,18 @@ def _feasible_sampling(pool: CandidatePool, decode):
 def _balanced_sampling(pool: CandidatePool, decode, feasible: bool):
     """pymoo's mixed-variable sampling drawn about ``DRAWS_PER_MEMBER`` times over (within every budget when
     ``feasible``), reduced to a balanced design (``search.initial_design: balanced``)."""
-    from pymoo.core.mixed import MixedVariableSampling
     from pymoo.core.sampling import Sampling
 
     class BalancedSampling(Sampling):
         def _do(self, problem, n_samples, random_state=None, **kwargs):
-            want, distinct = DRAWS_PER_MEMBER * n_samples, {}
-            for _ in range(max(1, FEASIBLE_TRIES // n_samples)):
-                for x in MixedVariableSampling()._do(problem, want, random_state=random_state, **kwargs):
-                    g = decode(x)
-                    if not feasible or pool.within_budgets(g):
-                        distinct.setdefault(g.key(), x)
-                if len(distinct) >= want:
-                    break
-            xs = list(distinct.values())[:want]
+            want, rounds = DRAWS_PER_MEMBER * n_samples, max(1, FEASIBLE_TRIES // n_samples)
+            xs = _accepted_draws(problem, want, rounds, want,
+                                 lambda x: not feasible or pool.within_budgets(decode(x)),
+                                 lambda x: decode(x).key(), random_state, **kwargs)
             if len(xs) < n_samples:
                 raise MednasError(f"search.initial_design balanced: {len(xs)} distinct genotypes"
                                   f"{' within search.budgets ' + str(dict(pool.objectives.budgets)) if feasible else ''}"
-                                  f" in {max(1, FEASIBLE_TRIES // n_samples) * want} random draws, fewer than the "
-                                  f"population of {n_samples}")
+                                  f" in {rounds * want} random draws, fewer than the population of {n_samples}")
             rng = random.Random(int(random_state.integers(2**31)))
             return [xs[i] for i in _balanced(pool, [decode(x) for x in xs], n_samples, rng)]
 
