@@ -7,8 +7,8 @@ Runs what rule ``measure_latency`` runs (the block table, its end-to-end check o
 the check's plot) with the config's ``space``, ``arch`` and ``latency`` settings, for networks of the
 given channels and classes (the rule reads them from the prepared data; here they are arguments so
 that a GPU machine needs no data set). Prints the table's size, its measuring time and how well it
-predicts whole networks (Kendall tau, MAPE), and writes the four files under ``--out-dir`` (default
-``results/<experiment>/benchmarks/latency_<device>/``) with ``summary.json`` naming the device.
+predicts whole networks (Kendall tau, MAPE), and writes the rule's four files and a ``summary.json``
+naming the device under ``--out-dir`` (default ``results/<experiment>/benchmarks/latency_<device>/``).
 """
 
 from __future__ import annotations

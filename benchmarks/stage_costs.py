@@ -134,6 +134,8 @@ def main() -> None:
                          "when --data holds a subset, e.g. a copy small enough to send to a GPU machine")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
+    if args.train_slices is not None and args.train_slices < 1:
+        ap.error(f"--train-slices must be a positive count of slices, got {args.train_slices}")
     keep_freed_memory()
     cfg = load_overlays(args.config)
     device = resolve_device(args.device)
@@ -144,7 +146,7 @@ def main() -> None:
         train, val = train.resized(args.image_size), val.resized(args.image_size)
     costs = measure(cfg, train, val, device, args.steps, int(cfg["seed"]))
     costs["train_slices_timed"] = len(train)
-    costs["train_slices_budgeted"] = args.train_slices or len(train)
+    costs["train_slices_budgeted"] = len(train) if args.train_slices is None else args.train_slices
     costs["budget_hours"] = budget_hours(cfg, costs, costs["train_slices_budgeted"])
     costs["config"] = args.config
     if device.startswith("cuda"):
