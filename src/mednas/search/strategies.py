@@ -273,17 +273,18 @@ def _ask_tell(pool: CandidatePool, s: StrategySettings, algorithm, problem, deco
     return gen
 
 
-def _accepted_draws(problem, per_round: int, rounds: int, want: int, accept, key, random_state,
+def _accepted_draws(problem, decode, per_round: int, rounds: int, want: int, accept, key, random_state,
                     **kwargs) -> list:
-    """Up to ``want`` draws of pymoo's mixed-variable sampling that ``accept`` takes, one per ``key``,
-    from at most ``rounds`` rounds of ``per_round`` draws (the rejection loop of both samplings below)."""
+    """Up to ``want`` draws of pymoo's mixed-variable sampling whose genotype (``decode(x)``) ``accept``
+    takes, one per ``key(genotype)``, from at most ``rounds`` rounds of ``per_round`` draws (the
+    rejection loop of both samplings below)."""
     from pymoo.core.mixed import MixedVariableSampling
 
     kept: dict[Any, Any] = {}
     for _ in range(rounds):
         for x in MixedVariableSampling()._do(problem, per_round, random_state=random_state, **kwargs):
-            if len(kept) < want and accept(x):
-                kept.setdefault(key(x), x)
+            if len(kept) < want and accept(g := decode(x)):
+                kept.setdefault(key(g), x)
         if len(kept) >= want:
             break
     return list(kept.values())
@@ -296,9 +297,8 @@ def _feasible_sampling(pool: CandidatePool, decode):
     class FeasibleSampling(Sampling):
         def _do(self, problem, n_samples, random_state=None, **kwargs):
             order = itertools.count()  # every accepted draw kept, repeats too, as pymoo's own sampling does
-            out = _accepted_draws(problem, n_samples, FEASIBLE_TRIES // max(n_samples, 1) + 1, n_samples,
-                                  lambda x: pool.within_budgets(decode(x)), lambda x: next(order),
-                                  random_state, **kwargs)
+            out = _accepted_draws(problem, decode, n_samples, FEASIBLE_TRIES // max(n_samples, 1) + 1, n_samples,
+                                  pool.within_budgets, lambda g: next(order), random_state, **kwargs)
             if len(out) < n_samples:
                 raise MednasError(f"search.feasible_init: fewer than {n_samples} genotypes within search.budgets "
                                   f"{dict(pool.objectives.budgets)} in about {FEASIBLE_TRIES} random draws")
@@ -315,9 +315,9 @@ def _balanced_sampling(pool: CandidatePool, decode, feasible: bool):
     class BalancedSampling(Sampling):
         def _do(self, problem, n_samples, random_state=None, **kwargs):
             want, rounds = DRAWS_PER_MEMBER * n_samples, max(1, FEASIBLE_TRIES // n_samples)
-            xs = _accepted_draws(problem, want, rounds, want,
-                                 lambda x: not feasible or pool.within_budgets(decode(x)),
-                                 lambda x: decode(x).key(), random_state, **kwargs)
+            xs = _accepted_draws(problem, decode, want, rounds, want,
+                                 lambda g: not feasible or pool.within_budgets(g), lambda g: g.key(),
+                                 random_state, **kwargs)
             if len(xs) < n_samples:
                 raise MednasError(f"search.initial_design balanced: {len(xs)} distinct genotypes"
                                   f"{' within search.budgets ' + str(dict(pool.objectives.budgets)) if feasible else ''}"
